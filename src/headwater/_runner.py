@@ -1,0 +1,454 @@
+"""``flow.run()``: run a frozen flow to a final state, one flat loop.
+
+The loop works on *units*: ``(task index, map index)``, where the map index is
+``-1`` for an ordinary task and ``i`` for the i-th child of a mapped task.
+
+State of a run (all on :class:`FlowRun`):
+
+- ``states[i]``: task ``i``'s state; ``None`` until it is *resolved* (final
+  for this run: finished, waiting, or left pending).
+- ``blocked[i]``: how many distinct upstream tasks of ``i`` are unresolved.
+- ``ready``: units whose upstream tasks are all resolved, in order.
+- ``timeline``: a heap of ``(due, seq, unit, run_count)``: tries waiting for
+  their retry delay. Nobody sleeps inside a task; other ready units go on.
+- ``in_flight``: future -> ``(unit, run_count)``, for concurrent executors.
+- ``children[i]``: the child states of mapped task ``i`` (``None`` = not yet).
+
+Each turn: move due retries to ``ready``; start ready units (up to the
+executor's ``max_workers``); wait for the first try to finish (or the next
+retry to be due); record the outcome, which may resolve a task and release
+its downstream tasks into ``ready``. The run ends when nothing is ready, due
+or in flight. Invariant: a unit is in at most one of ready / timeline /
+in_flight, and a task is resolved exactly once.
+
+Deciding a unit's fate is delegated to the pure steps of ``_taskrun``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from headwater._cache import CacheStore, default_cache_store, task_cache_key
+from headwater._mapping import child_upstream_states, mapped_inputs, summarize_for_trigger
+from headwater._taskrun import (
+    after_attempt,
+    cached_state,
+    failed_from_exception,
+    new_cache_entry,
+    run_attempt,
+    upstream_decision,
+)
+from headwater.context import _pop, _push, _snapshot
+from headwater.errors import ParameterError
+from headwater.executors.base import Executor
+from headwater.executors.local import LocalExecutor
+from headwater.states import Failed, Finished, Mapped, Pending, Running, State, Success, Waiting
+
+if TYPE_CHECKING:
+    from headwater._flow import Flow
+    from headwater._graph import FrozenGraph
+    from headwater._task import Task
+
+__all__ = ["FlowRun", "run_flow"]
+
+logger = logging.getLogger("headwater.runner")
+
+_PENDING = Pending()
+_NOT_MAPPED = -1
+
+
+def run_flow(
+    flow: Flow,
+    parameters: Mapping[str, Any] | None = None,
+    executor: Executor | None = None,
+    task_states: Mapping[Task[Any], State] | None = None,
+    *,
+    cache_store: CacheStore | None = None,
+) -> State:
+    """Validate ``flow`` and its parameters, run it, return the flow state.
+
+    Args:
+        flow: the flow to run.
+        parameters: parameter values by name.
+        executor: how tasks run (default ``LocalExecutor``).
+        task_states: states to start from; finished ones are not run again.
+        cache_store: where cached results live (default: per process memory).
+
+    Raises:
+        GraphError: the flow is not valid.
+        ParameterError: missing required or unknown parameters.
+        KeyboardInterrupt: re-raised after the states so far are attached to
+            it as ``exc.flow_state`` (resume with ``task_states=``).
+    """
+    graph = flow._freeze()
+    values = resolve_parameters(graph, parameters or {})
+    run = FlowRun(flow, graph, values, executor or LocalExecutor(), task_states, cache_store)
+    return run.run()
+
+
+def resolve_parameters(graph: FrozenGraph, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's parameter values: the given ones, plus defaults.
+
+    Raises:
+        ParameterError: listing missing required and unknown names.
+    """
+    declared = {graph.tasks[index].name: graph.tasks[index] for index in graph.parameters}
+    unknown = sorted(name for name in given if name not in declared)
+    missing = sorted(
+        name
+        for name, parameter in declared.items()
+        if getattr(parameter, "required", False) and name not in given
+    )
+    if unknown or missing:
+        problems = []
+        if missing:
+            problems.append(f"missing required parameter{'s' * (len(missing) > 1)}: {missing}")
+        if unknown:
+            problems.append(
+                f"unknown parameter{'s' * (len(unknown) > 1)}: {unknown} "
+                f"(the flow's parameters are {sorted(declared)})"
+            )
+        raise ParameterError(
+            f"flow {graph.flow_name!r}: " + "; ".join(problems) + ". Nothing was run.",
+            missing=missing,
+            unknown=unknown,
+        )
+    values = {name: getattr(parameter, "default", None) for name, parameter in declared.items()}
+    values.update(given)
+    return values
+
+
+class FlowRun:
+    """One run of a frozen flow (see the module docs for its state)."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        graph: FrozenGraph,
+        parameters: dict[str, Any],
+        executor: Executor,
+        seeds: Mapping[Task[Any], State] | None,
+        cache_store: CacheStore | None,
+    ) -> None:
+        self.flow = flow
+        self.graph = graph
+        self.parameters = parameters
+        self.executor = executor
+        self.cache_store = cache_store if cache_store is not None else default_cache_store
+        self.run_id = uuid.uuid4().hex
+        count = len(graph.tasks)
+        self.states: list[State | None] = [None] * count
+        self.seeds: dict[int, State] = {}
+        for task, state in (seeds or {}).items():
+            if task in graph.index:
+                self.seeds[graph.index[task]] = state
+        self.blocked = [len({up for up, _ in edges}) for edges in graph.upstream]
+        self.ready: deque[tuple[int, int]] = deque(
+            (index, _NOT_MAPPED) for index in range(count) if self.blocked[index] == 0
+        )
+        self.timeline: list[tuple[float, int, tuple[int, int], int, State]] = []
+        self.in_flight: dict[Any, tuple[tuple[int, int], int, State]] = {}
+        self.children: dict[int, list[State | None]] = {}
+        self.child_inputs: dict[int, list[dict[str, Any]]] = {}
+        self.unresolved_children: dict[int, int] = {}
+        self.sequence = 0
+        self.log = logger.isEnabledFor(logging.INFO)
+        self.base_context = {
+            **_snapshot(),
+            "flow_name": graph.flow_name,
+            "flow_run_id": self.run_id,
+            "parameters": MappingProxyType(parameters),
+        }
+
+    # -- the loop ------------------------------------------------------------
+
+    def run(self) -> State:
+        """Run every task; return the flow's final state."""
+        flow_state: State = self._flow_transition(_PENDING, Running("flow run started"))
+        if self.log:
+            logger.info("flow %r: run %s started", self.graph.flow_name, self.run_id)
+        self.executor.start()
+        try:
+            self._loop()
+        except KeyboardInterrupt as interrupt:
+            state = Failed("flow run interrupted by KeyboardInterrupt", self._task_states())
+            interrupt.flow_state = state  # type: ignore[attr-defined]
+            raise
+        finally:
+            for future in self.in_flight:
+                future.cancel()
+            self.executor.shutdown()
+        final = self._final_state()
+        final = self._flow_transition(flow_state, final)
+        if self.log:
+            logger.info("flow %r: finished %s", self.graph.flow_name, final)
+        return final
+
+    def _loop(self) -> None:
+        synchronous = self.executor.synchronous
+        capacity = max(1, self.executor.max_workers)
+        ready, timeline, in_flight = self.ready, self.timeline, self.in_flight
+        while ready or timeline or in_flight:
+            if timeline:
+                now = time.monotonic()
+                while timeline and timeline[0][0] <= now:
+                    _, _, unit, run_count, previous = heapq.heappop(timeline)
+                    self._start(unit, run_count, synchronous, previous)
+            while ready and len(in_flight) < capacity:
+                self._start(ready.popleft(), 1, synchronous)
+            if in_flight:
+                done = self.executor.wait(list(in_flight), self._time_to_next_retry())
+                for future in done:
+                    unit, run_count, running = in_flight.pop(future)
+                    self._after_try(unit, run_count, running, _future_state(future, self, unit))
+            elif timeline and not ready:
+                time.sleep(max(0.0, timeline[0][0] - time.monotonic()))
+
+    def _time_to_next_retry(self) -> float | None:
+        if not self.timeline:
+            return None
+        return max(0.0, self.timeline[0][0] - time.monotonic())
+
+    # -- one unit ------------------------------------------------------------
+
+    def _start(
+        self, unit: tuple[int, int], run_count: int, synchronous: bool, previous: State = _PENDING
+    ) -> None:
+        """Decide a ready unit's fate up to its try, and start the try."""
+        index, map_index = unit
+        task = self.graph.tasks[index]
+        if run_count == 1:
+            decided = self._decide(index, map_index, task)
+            if decided is _EXPANDED:
+                return
+            if decided is not None:
+                self._record(unit, _PENDING, decided)
+                return
+        inputs = self._inputs(index, map_index)
+        if task.cache_for is not None and run_count == 1:
+            hit = cached_state(
+                task, self.cache_store.get(self._cache_key(index, map_index)), inputs,
+                self.parameters,
+            )  # fmt: skip
+            if hit is not None:
+                self._record(unit, _PENDING, hit)
+                return
+        running = self._transition(task, previous, Running(f"try {run_count}"))
+        if isinstance(running, Finished):
+            self._finish(unit, running)
+            return
+        if self.log:
+            logger.info("task %r: starting try %d", task.slug, run_count)
+        context_values = self._context_for(task, map_index, run_count, index)
+        timeout = None if self.executor.stops_timed_out_work else task.timeout
+        if synchronous:
+            state = run_attempt(task, inputs, context_values, timeout)
+            self._after_try(unit, run_count, running, state)
+            return
+        future = self.executor.submit(run_attempt, task, inputs, context_values, timeout)
+        self.in_flight[future] = (unit, run_count, running)
+
+    def _decide(self, index: int, map_index: int, task: Task[Any]) -> State | None:
+        """Seeds, upstream decision and map expansion, before any try."""
+        if map_index == _NOT_MAPPED:
+            seed = self.seeds.get(index)
+            if seed is not None and isinstance(seed, Finished):
+                return seed
+            upstream_states = summarize_for_trigger(self.graph, self.states, index)
+            decision = self._upstream_decision(task, index, map_index, upstream_states)
+            if decision is not None or not task.mapped:
+                return decision
+            return self._expand(index, task)
+        upstream_states = child_upstream_states(
+            self.graph, self.states, self.children, index, map_index
+        )
+        return self._upstream_decision(task, index, map_index, upstream_states)
+
+    def _upstream_decision(
+        self, task: Task[Any], index: int, map_index: int, upstream_states: Mapping[Any, State]
+    ) -> State | None:
+        if task.trigger.__name__ == "all_successful" or not upstream_states:
+            return upstream_decision(task, upstream_states)
+        # Custom triggers may read the context (manual_only reads is_waiting).
+        token = _push(self._context_for(task, map_index, 1, index))
+        try:
+            return upstream_decision(task, upstream_states)
+        finally:
+            _pop(token)
+
+    def _expand(self, index: int, task: Task[Any]) -> State | None:
+        """Create the children of mapped task ``index``; or its final state."""
+        outcome = mapped_inputs(self.graph, self.states, index)
+        if isinstance(outcome, State):
+            return outcome
+        if not outcome:
+            return Mapped("mapped over no elements", [], ())
+        self.children[index] = [None] * len(outcome)
+        self.child_inputs[index] = outcome
+        self.unresolved_children[index] = len(outcome)
+        self.ready.extend((index, child) for child in range(len(outcome)))
+        return _EXPANDED
+
+    def _inputs(self, index: int, map_index: int) -> dict[str, Any]:
+        if map_index != _NOT_MAPPED:
+            return self.child_inputs[index][map_index]
+        inputs = dict(self.graph.constants[index])
+        states = self.states
+        for upstream_index, edge in self.graph.upstream[index]:
+            if edge.key is not None:
+                inputs[edge.key] = states[upstream_index].result  # type: ignore[union-attr]
+        return inputs
+
+    def _context_for(
+        self, task: Task[Any], map_index: int, run_count: int, index: int
+    ) -> dict[str, Any]:
+        seed = self.seeds.get(index)
+        return {
+            **self.base_context,
+            "task_name": task.name,
+            "task_slug": task.slug,
+            "task_tags": task.tags,
+            "map_index": None if map_index == _NOT_MAPPED else map_index,
+            "task_run_count": run_count,
+            "is_waiting": seed is not None and isinstance(seed, Waiting),
+        }
+
+    def _cache_key(self, index: int, map_index: int) -> str:
+        key = task_cache_key(self.graph.flow_name, self.graph.tasks[index])
+        return key if map_index == _NOT_MAPPED else f"{key}[{map_index}]"
+
+    def _after_try(
+        self, unit: tuple[int, int], run_count: int, running: State, state: State
+    ) -> None:
+        index, map_index = unit
+        task = self.graph.tasks[index]
+        state = self._transition(task, running, after_attempt(task, state, run_count, time.time()))
+        if state.is_retrying():
+            due = time.monotonic() + max(0.0, state.start_time - time.time())  # type: ignore[attr-defined]
+            self.sequence += 1
+            heapq.heappush(self.timeline, (due, self.sequence, unit, run_count + 1, state))
+            if self.log:
+                logger.info("task %r: %s", task.slug, state)
+            return
+        if task.cache_for is not None and type(state) is Success:
+            entry = new_cache_entry(
+                task, state.result, self._inputs(index, map_index), self.parameters
+            )
+            self.cache_store.put(self._cache_key(index, map_index), entry)
+        self._finish(unit, state)
+
+    def _record(self, unit: tuple[int, int], old: State, state: State) -> None:
+        """A unit's fate was decided without a try: report it, then finish."""
+        self._finish(unit, self._transition(self.graph.tasks[unit[0]], old, state))
+
+    def _finish(self, unit: tuple[int, int], state: State) -> None:
+        """A unit reached its final state for this run."""
+        index, map_index = unit
+        task = self.graph.tasks[index]
+        if self.log:
+            logger.info("task %r%s: %s", task.slug, "" if map_index < 0 else f"[{map_index}]", state)
+        if task.on_failure is not None and state.is_failed():
+            _call_on_failure(task, state)
+        if map_index == _NOT_MAPPED:
+            self._resolve(index, state)
+            return
+        children = self.children[index]
+        children[map_index] = state
+        self.unresolved_children[index] -= 1
+        if self.unresolved_children[index] == 0:
+            child_states: list[State] = [child for child in children if child is not None]
+            failed = sum(1 for child in child_states if child.is_failed())
+            message = f"mapped over {len(child_states)} elements" + (
+                f"; {failed} failed" if failed else ""
+            )
+            results = [child.result for child in child_states]
+            self._resolve(index, Mapped(message, results, child_states))
+
+    def _resolve(self, index: int, state: State) -> None:
+        self.states[index] = state
+        blocked, ready = self.blocked, self.ready
+        for downstream in self.graph.downstream[index]:
+            blocked[downstream] -= 1
+            if blocked[downstream] == 0:
+                ready.append((downstream, _NOT_MAPPED))
+
+    def _transition(self, task: Task[Any], old: State, new: State) -> State:
+        if not task.state_handlers:
+            return new
+        try:
+            return task._handle_state_change(old, new)
+        except Exception as exc:
+            return failed_from_exception(task, {}, exc)
+
+    # -- the end -------------------------------------------------------------
+
+    def _task_states(self) -> dict[Task[Any], State]:
+        not_run = Pending("not run: the run ended before its upstream tasks finished")
+        return {
+            task: (state if state is not None else not_run)
+            for task, state in zip(self.graph.tasks, self.states)
+        }
+
+    def _final_state(self) -> State:
+        task_states = self._task_states()
+        tasks = self.graph.tasks
+        failed = [
+            tasks[i].slug for i in self.graph.reference if _counts_as_failed(task_states[tasks[i]])
+        ]
+        if failed:
+            return Failed(f"reference tasks failed: {', '.join(map(str, failed))}", task_states)
+        unfinished = [task.slug for task, state in task_states.items() if not state.is_finished()]
+        if unfinished:
+            shown = ", ".join(map(str, unfinished[:5])) + (" ..." if len(unfinished) > 5 else "")
+            return Waiting(f"{len(unfinished)} tasks did not finish: {shown}", task_states)
+        return Success("all reference tasks succeeded", task_states)
+
+    def _flow_transition(self, old: State, new: State) -> State:
+        for handler in self.flow.state_handlers:
+            replacement = handler(self.flow, old, new)
+            if replacement is not None:
+                new = replacement
+        if new.is_failed() and self.flow.on_failure is not None:
+            self.flow.on_failure(self.flow, new)
+        return new
+
+
+class _Expanded(State):
+    """Internal marker: a mapped task's children were queued."""
+
+    __slots__ = ()
+
+
+_EXPANDED = _Expanded()
+
+
+def _counts_as_failed(state: State) -> bool:
+    if state.is_failed():
+        return True
+    return isinstance(state, Mapped) and any(child.is_failed() for child in state.map_states)
+
+
+def _call_on_failure(task: Task[Any], state: State) -> None:
+    try:
+        task.on_failure(task, state)
+    except Exception:
+        logger.exception("task %r: on_failure handler raised", task.slug)
+
+
+def _future_state(future: Any, run: FlowRun, unit: tuple[int, int]) -> State:
+    """The state a finished future holds; an executor error becomes ``Failed``."""
+    try:
+        state = future.result()
+    except Exception as exc:
+        index, map_index = unit
+        return failed_from_exception(run.graph.tasks[index], run._inputs(index, map_index), exc)
+    if not isinstance(state, State):
+        return Failed(f"executor returned {state!r} instead of a state")
+    return state

@@ -1,0 +1,85 @@
+"""``Flow.validate()``: the whole-flow checks run before every run.
+
+Building by calls keeps most rules true as it goes (see ``_flow``); these
+checks catch what can still go wrong: cycles deferred with ``validate=False``,
+slugs changed by hand after a task was added, inputs that do not match a
+task's ``run`` signature.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater.errors import FlowValidationError
+
+if TYPE_CHECKING:
+    from headwater._flow import Flow
+
+__all__ = ["validate_flow"]
+
+_MAX_LISTED = 20
+
+
+def validate_flow(flow: Flow) -> None:
+    """Raise if ``flow`` is not runnable; list every problem found.
+
+    Raises:
+        CycleError: the flow holds a cycle.
+        FlowValidationError: any other problem.
+    """
+    problems: list[str] = []
+    tasks = flow._tasks
+    for edge in flow._edges:
+        for end in (edge.upstream_task, edge.downstream_task):
+            if end not in tasks:
+                problems.append(f"edge {edge!r} refers to {end!r}, which is not in the flow")
+    seen_slugs: dict[str, Any] = {}
+    for task in tasks:
+        slug = task.slug
+        if slug is None:
+            problems.append(f"task {task!r} has no slug")
+        elif slug in seen_slugs:
+            problems.append(f"tasks {seen_slugs[slug]!r} and {task!r} share the slug {slug!r}")
+        else:
+            seen_slugs[slug] = task
+        problems.extend(_input_problems(flow, task))
+        if len(problems) > _MAX_LISTED:
+            break
+    for task in flow._reference_tasks:
+        if task not in tasks:
+            problems.append(f"reference task {task!r} is not in the flow")
+    if problems:
+        shown = problems[:_MAX_LISTED]
+        more = len(problems) - len(shown)
+        raise FlowValidationError(
+            f"flow {flow.name!r} is not valid:\n  - "
+            + "\n  - ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
+    flow.sorted_tasks()  # raises CycleError naming the cycle
+
+
+def _input_problems(flow: Flow, task: Any) -> list[str]:
+    signature = task._signature
+    edges = flow._edges_to.get(task, ())
+    constants = flow.constants.get(task, {})
+    if not edges and not constants and not signature.required:
+        return []
+    given = {edge.key for edge in edges if edge.key is not None}
+    given.update(constants)
+    problems = []
+    missing = [name for name in signature.required if name not in given]
+    if missing:
+        problems.append(
+            f"task {task.slug!r} is missing required input"
+            f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}: pass "
+            "them when calling the task, or add keyword edges"
+        )
+    if not signature.var_keyword:
+        unknown = sorted(given - signature.names)
+        if unknown:
+            problems.append(
+                f"task {task.slug!r} receives input{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))} that its run() does not accept"
+            )
+    return problems
