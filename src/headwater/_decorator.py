@@ -30,7 +30,7 @@ class FunctionTask(Task[R], Generic[P, R]):
         **task_options: any :class:`Task` option.
     """
 
-    run: Callable[P, R]  # type: ignore[assignment]
+    run: Callable[P, R]
     __wrapped__: Callable[P, R]
 
     def __init__(self, fn: Callable[P, R], **task_options: Any) -> None:

@@ -51,7 +51,7 @@ def fingerprint_mapping(values: Mapping[str, Any]) -> dict[str, str | None]:
 _MAX_DEPTH = 200
 
 
-def _encode(value: Any, digest: Any, depth: int) -> None:  # noqa: PLR0912, C901
+def _encode(value: Any, digest: Any, depth: int) -> None:
     if depth > _MAX_DEPTH:
         raise Unfingerprintable("value nested too deeply")
     update = digest.update

@@ -28,10 +28,10 @@ __all__ = ["child_upstream_states", "mapped_inputs", "summarize_for_trigger"]
 
 def _summary(state: State, edge: Edge) -> State:
     if type(state) is Mapped or isinstance(state, Mapped):
-        failed = sum(1 for child in state.map_states if child.is_failed())  # type: ignore[attr-defined]
+        failed = sum(1 for child in state.map_states if child.is_failed())
         if failed:
             return Failed(
-                f"{failed} of {len(state.map_states)} mapped children of "  # type: ignore[attr-defined]
+                f"{failed} of {len(state.map_states)} mapped children of "
                 f"{edge.upstream_task.slug!r} failed",
                 result=state.result,
             )

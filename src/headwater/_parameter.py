@@ -71,7 +71,7 @@ class Parameter(Task[Any]):
         if flow is not None:
             flow.add_task(self)
 
-    @property  # type: ignore[override]
+    @property
     def slug(self) -> str:
         """The parameter's name: a parameter's slug is fixed to it."""
         return self.name

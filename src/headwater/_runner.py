@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -36,6 +37,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from headwater._cache import CacheStore, default_cache_store, task_cache_key
+from headwater._events import EventRecorder, EventSink, make_recorder
 from headwater._mapping import child_upstream_states, mapped_inputs, summarize_for_trigger
 from headwater._taskrun import (
     after_attempt,
@@ -71,6 +73,7 @@ def run_flow(
     task_states: Mapping[Task[Any], State] | None = None,
     *,
     cache_store: CacheStore | None = None,
+    events: str | os.PathLike[str] | EventSink | None = None,
 ) -> State:
     """Validate ``flow`` and its parameters, run it, return the flow state.
 
@@ -80,6 +83,8 @@ def run_flow(
         executor: how tasks run (default ``LocalExecutor``).
         task_states: states to start from; finished ones are not run again.
         cache_store: where cached results live (default: per process memory).
+        events: record every state change: a path (JSON lines appended) or a
+            callable given each event dict (see ``headwater._events``).
 
     Raises:
         GraphError: the flow is not valid.
@@ -90,7 +95,12 @@ def run_flow(
     graph = flow._freeze()
     values = resolve_parameters(graph, parameters or {})
     run = FlowRun(flow, graph, values, executor or LocalExecutor(), task_states, cache_store)
-    return run.run()
+    run.events = make_recorder(events, graph.flow_name, run.run_id)
+    try:
+        return run.run()
+    finally:
+        if run.events is not None:
+            run.events.close()
 
 
 def resolve_parameters(graph: FrozenGraph, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,6 +169,7 @@ class FlowRun:
         self.child_inputs: dict[int, list[dict[str, Any]]] = {}
         self.unresolved_children: dict[int, int] = {}
         self.sequence = 0
+        self.events: EventRecorder | None = None
         self.log = logger.isEnabledFor(logging.INFO)
         self.base_context = {
             **_snapshot(),
@@ -242,8 +253,10 @@ class FlowRun:
                 return
         running = self._transition(task, previous, Running(f"try {run_count}"))
         if isinstance(running, Finished):
-            self._finish(unit, running)
+            self._finish(unit, running, previous, run_count)
             return
+        if self.events is not None:
+            self.events.task_event(task, unit, run_count, previous, running, final=False)
         if self.log:
             logger.info("task %r: starting try %d", task.slug, run_count)
         context_values = self._context_for(task, map_index, run_count, index)
@@ -334,6 +347,8 @@ class FlowRun:
             due = time.monotonic() + max(0.0, state.start_time - time.time())  # type: ignore[attr-defined]
             self.sequence += 1
             heapq.heappush(self.timeline, (due, self.sequence, unit, run_count + 1, state))
+            if self.events is not None:
+                self.events.task_event(task, unit, run_count, running, state, final=False)
             if self.log:
                 logger.info("task %r: %s", task.slug, state)
             return
@@ -342,16 +357,20 @@ class FlowRun:
                 task, state.result, self._inputs(index, map_index), self.parameters
             )
             self.cache_store.put(self._cache_key(index, map_index), entry)
-        self._finish(unit, state)
+        self._finish(unit, state, running, run_count)
 
     def _record(self, unit: tuple[int, int], old: State, state: State) -> None:
         """A unit's fate was decided without a try: report it, then finish."""
-        self._finish(unit, self._transition(self.graph.tasks[unit[0]], old, state))
+        self._finish(unit, self._transition(self.graph.tasks[unit[0]], old, state), old, 0)
 
-    def _finish(self, unit: tuple[int, int], state: State) -> None:
+    def _finish(
+        self, unit: tuple[int, int], state: State, old: State = _PENDING, run_count: int = 0
+    ) -> None:
         """A unit reached its final state for this run."""
         index, map_index = unit
         task = self.graph.tasks[index]
+        if self.events is not None:
+            self.events.task_event(task, unit, run_count, old, state, final=True)
         if self.log:
             logger.info("task %r%s: %s", task.slug, "" if map_index < 0 else f"[{map_index}]", state)
         if task.on_failure is not None and state.is_failed():
@@ -369,7 +388,10 @@ class FlowRun:
                 f"; {failed} failed" if failed else ""
             )
             results = [child.result for child in child_states]
-            self._resolve(index, Mapped(message, results, child_states))
+            self._finish(
+                (index, _NOT_MAPPED),
+                self._transition(task, _PENDING, Mapped(message, results, child_states)),
+            )
 
     def _resolve(self, index: int, state: State) -> None:
         self.states[index] = state
@@ -411,6 +433,8 @@ class FlowRun:
         return Success("all reference tasks succeeded", task_states)
 
     def _flow_transition(self, old: State, new: State) -> State:
+        if self.events is not None:
+            self.events.flow_event(old, new)
         for handler in self.flow.state_handlers:
             replacement = handler(self.flow, old, new)
             if replacement is not None:

@@ -23,8 +23,8 @@ class RunSignature:
     """What headwater needs to know about a ``run`` callable's arguments."""
 
     __slots__ = (
-        "annotations",  # name -> annotation (only annotated arguments)
         "_ordered",  # every named argument, in order (for inputs())
+        "annotations",  # name -> annotation (only annotated arguments)
         "defaults",  # name -> default value (only arguments that have one)
         "names",  # every named argument, in order
         "positional",  # names that may be passed positionally, in order

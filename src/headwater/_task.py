@@ -32,7 +32,7 @@ R = TypeVar("R")
 _DEFAULT_RETRY_DELAY = timedelta(minutes=1)
 
 
-class unmapped:  # noqa: N801 - lower case, as the contract names it
+class unmapped:
     """Mark an argument of ``Task.map`` to be passed whole to every child.
 
     Example:
@@ -99,7 +99,7 @@ class Task(Generic[R]):
     max_retries: int = 0
     retry_delay: timedelta = _DEFAULT_RETRY_DELAY
     timeout: float | None = None
-    trigger: triggers.Trigger = staticmethod(triggers.all_successful)  # type: ignore[assignment]
+    trigger: triggers.Trigger = staticmethod(triggers.all_successful)
     propagate_skip: bool = False
     cache_for: timedelta | None = None
     cache_validator: Any = None

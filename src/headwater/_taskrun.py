@@ -166,7 +166,7 @@ def _run_with_deadline(
     def target() -> None:
         try:
             outcome.append(run_attempt(task, inputs, context_values))
-        except BaseException as exc:  # noqa: BLE001 - reported as the task's failure
+        except BaseException as exc:
             outcome.append(failed_from_exception(task, inputs, exc))
         finally:
             done.set()
