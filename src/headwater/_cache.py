@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from headwater import cache_validators
 
 if TYPE_CHECKING:
     from headwater._task import Task
@@ -48,7 +49,7 @@ class MemoryCacheStore:
 
     def get(self, key: str) -> Sequence[Cached]:
         """The unexpired entries under ``key``, newest first."""
-        now = datetime.now(timezone.utc)
+        now = cache_validators._now()
         with self._lock:
             entries = self._entries.get(key, [])
             alive = [e for e in entries if e.expiration is None or e.expiration > now]

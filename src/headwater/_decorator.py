@@ -32,6 +32,7 @@ class FunctionTask(Task[R], Generic[P, R]):
 
     run: Callable[P, R]
     __wrapped__: Callable[P, R]
+    description: str | None = None  # the function's docstring, not this class's
 
     def __init__(self, fn: Callable[P, R], **task_options: Any) -> None:
         if not callable(fn):

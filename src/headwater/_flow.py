@@ -88,6 +88,7 @@ class Flow:
         self._edges: dict[Edge, None] = {}
         self._edges_to: dict[Task[Any], list[Edge]] = {}
         self._edges_from: dict[Task[Any], list[Edge]] = {}
+        self._keyed: dict[tuple[Task[Any], str], Edge] = {}  # (task, key) -> data edge in
         self._slugs: dict[str, Task[Any]] = {}
         self._slug_counts: dict[str, int] = {}
         self._reference_tasks: dict[Task[Any], None] = {}
@@ -236,18 +237,20 @@ class Flow:
             self._edges_from[upstream_task] = [edge]
         else:
             edges_from.append(edge)
+        if key is not None:
+            self._keyed[downstream_task, key] = edge
         self._version += 1
         if self._journal is not None:
             self._journal.append(("edge", edge))
         return edge
 
     def _check_key_free(self, task: Task[Any], key: str) -> None:
-        for existing in self._edges_to.get(task, ()):
-            if existing.key == key:
-                raise DuplicateEdgeKeyError(
-                    f"task {task.slug!r} already receives input {key!r} from "
-                    f"{existing.upstream_task.slug!r}; each argument takes one edge"
-                )
+        existing = self._keyed.get((task, key))
+        if existing is not None:
+            raise DuplicateEdgeKeyError(
+                f"task {task.slug!r} already receives input {key!r} from "
+                f"{existing.upstream_task.slug!r}; each argument takes one edge"
+            )
         constants = self.constants.get(task)
         if constants and key in constants:
             raise DuplicateEdgeKeyError(
@@ -276,12 +279,12 @@ class Flow:
         return [edge.downstream_task for edge in self._edges_from.get(task, ())]
 
     def _set_constant(self, task: Task[Any], key: str, value: Any) -> None:
-        for existing in self._edges_to.get(task, ()):
-            if existing.key == key:
-                raise DuplicateEdgeKeyError(
-                    f"task {task.slug!r} already receives input {key!r} from "
-                    f"{existing.upstream_task.slug!r}; each argument takes one value"
-                )
+        existing = self._keyed.get((task, key))
+        if existing is not None:
+            raise DuplicateEdgeKeyError(
+                f"task {task.slug!r} already receives input {key!r} from "
+                f"{existing.upstream_task.slug!r}; each argument takes one value"
+            )
         constants = self.constants.get(task)
         if constants is None:
             constants = self.constants[task] = {}
@@ -299,12 +302,11 @@ class Flow:
             if kind == "edge":
                 edge = entry[1]
                 del self._edges[edge]
-                self._edges_to[edge.downstream_task].remove(edge)
-                if not self._edges_to[edge.downstream_task]:
-                    del self._edges_to[edge.downstream_task]
-                self._edges_from[edge.upstream_task].remove(edge)
-                if not self._edges_from[edge.upstream_task]:
-                    del self._edges_from[edge.upstream_task]
+                # Undone newest first, so the edge is last in its lists: O(1).
+                _remove_last(self._edges_to, edge.downstream_task, edge)
+                _remove_last(self._edges_from, edge.upstream_task, edge)
+                if edge.key is not None:
+                    del self._keyed[edge.downstream_task, edge.key]
             elif kind == "task":
                 _, task, slug, generated = entry
                 del self._tasks[task]
@@ -574,7 +576,8 @@ class Flow:
     def copy(self) -> Flow:
         """A new flow with the same tasks, edges, constants and reference tasks.
 
-        The tasks themselves are shared (not copied), as in the original.
+        The tasks themselves are shared (not copied), as in the original. The
+        copy is faithful: a cycle deferred with ``validate=False`` is copied too.
         """
         new = Flow(
             self.name,
@@ -582,12 +585,16 @@ class Flow:
             state_handlers=self.state_handlers,
             on_failure=self.on_failure,
         )
-        new.update(self)
+        new.update(self, validate=False)
         new._reference_tasks = dict(self._reference_tasks)
         return new
 
-    def update(self, other_flow: Flow) -> None:
+    def update(self, other_flow: Flow, *, validate: bool = True) -> None:
         """Add ``other_flow``'s tasks, edges and constants to this flow.
+
+        Args:
+            other_flow: the flow whose contents are added.
+            validate: check for cycles now (else at ``validate()`` / ``run()``).
 
         Raises:
             GraphError: the union would hold a duplicate slug, key, or a cycle;
@@ -601,7 +608,7 @@ class Flow:
                 self.add_task(task)
             for edge in other_flow._edges:
                 self._add_edge(
-                    edge.upstream_task, edge.downstream_task, edge.key, True, edge.mapped
+                    edge.upstream_task, edge.downstream_task, edge.key, validate, edge.mapped
                 )
             for task, constants in other_flow.constants.items():
                 for key, value in constants.items():
@@ -671,3 +678,14 @@ class Flow:
         from headwater.drawing import visualize
 
         return visualize(self, flow_state=flow_state, filename=filename, format=format)
+
+
+def _remove_last(index: dict[Task[Any], list[Edge]], task: Task[Any], edge: Edge) -> None:
+    """Remove ``edge`` from ``index[task]`` (fast when it is the last one)."""
+    edges = index[task]
+    if edges[-1] is edge:
+        edges.pop()
+    else:
+        edges.remove(edge)
+    if not edges:
+        del index[task]

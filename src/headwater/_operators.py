@@ -84,6 +84,9 @@ OPERATOR_TASKS: dict[str, type[BinaryOperator]] = {
     )
     for name, function in _OPERATORS.items()
 }
+# Bind each class to its module-level name (``headwater._operators.Add`` ...),
+# so that pickle and ``Flow.serialize()`` can import it back.
+globals().update({cls.__name__: cls for cls in OPERATOR_TASKS.values()})
 
 
 def _forward(name: str) -> Callable[[Task[Any], Any], Task[Any]]:

@@ -50,6 +50,8 @@ class Parameter(Task[Any]):
         'hello ada'
     """
 
+    description: str | None = None  # not this class's docstring
+
     def __init__(
         self,
         name: str,

@@ -13,13 +13,22 @@ State of a run (all on :class:`FlowRun`):
   their retry delay. Nobody sleeps inside a task; other ready units go on.
 - ``in_flight``: future -> ``(unit, run_count)``, for concurrent executors.
 - ``children[i]``: the child states of mapped task ``i`` (``None`` = not yet).
+- ``seeds[i]``: the state ``task_states=`` gave task ``i``. A finished seed is
+  final, except a ``Mapped`` one with a waiting child: that map runs again,
+  keeping its finished children (see ``_seed``).
+- ``due``: retries whose time has come; they start before new ready units.
+- ``element_wise``: maps fed by maps go element by element: a map fed by a
+  map is released when that map *expands*, and its child ``i`` starts when
+  child ``i`` of each feeding map finished (see ``_elementwise``).
 
-Each turn: move due retries to ``ready``; start ready units (up to the
-executor's ``max_workers``); wait for the first try to finish (or the next
-retry to be due); record the outcome, which may resolve a task and release
-its downstream tasks into ``ready``. The run ends when nothing is ready, due
-or in flight. Invariant: a unit is in at most one of ready / timeline /
-in_flight, and a task is resolved exactly once.
+Each turn: move due retries to ``due``; start due, then ready units (up to
+the executor's ``max_workers * submit_ahead``); wait for the first try to
+finish (or the next retry to be due); record the outcome, which may resolve
+a task and release its downstream tasks into ``ready``. The run ends when
+nothing is ready, due or in flight. Invariant: a unit is in at most one of
+ready / due / timeline / in_flight, and a task is resolved exactly once.
+Then the executor brings any results it kept elsewhere (Dask: in the
+cluster) into the states (``executor.gather``).
 
 Deciding a unit's fate is delegated to the pure steps of ``_taskrun``.
 """
@@ -32,20 +41,31 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from headwater import triggers
 from headwater._cache import CacheStore, default_cache_store, task_cache_key
+from headwater._elementwise import ElementWise, RunningMaps
 from headwater._events import EventRecorder, EventSink, make_recorder
-from headwater._mapping import child_upstream_states, mapped_inputs, summarize_for_trigger
+from headwater._mapping import (
+    child_upstream_states,
+    has_unfinished_children,
+    mapped_inputs,
+    maps_element_wise,
+    summarize_for_trigger,
+)
 from headwater._taskrun import (
     after_attempt,
     cached_state,
+    describe_task,
     failed_from_exception,
+    failed_from_handler,
     new_cache_entry,
     run_attempt,
     upstream_decision,
+    with_cache_note,
 )
 from headwater.context import _pop, _push, _snapshot
 from headwater.errors import ParameterError
@@ -168,6 +188,8 @@ class FlowRun:
         self.children: dict[int, list[State | None]] = {}
         self.child_inputs: dict[int, list[dict[str, Any]]] = {}
         self.unresolved_children: dict[int, int] = {}
+        self.due: deque[tuple[tuple[int, int], int, State]] = deque()
+        self.element_wise = ElementWise(graph)
         self.sequence = 0
         self.events: EventRecorder | None = None
         self.log = logger.isEnabledFor(logging.INFO)
@@ -183,11 +205,14 @@ class FlowRun:
     def run(self) -> State:
         """Run every task; return the flow's final state."""
         flow_state: State = self._flow_transition(_PENDING, Running("flow run started"))
+        if flow_state.is_finished():
+            return flow_state  # a flow state handler ended the run before it began
         if self.log:
             logger.info("flow %r: run %s started", self.graph.flow_name, self.run_id)
         self.executor.start()
         try:
             self._loop()
+            self._gather()
         except KeyboardInterrupt as interrupt:
             state = Failed("flow run interrupted by KeyboardInterrupt", self._task_states())
             interrupt.flow_state = state  # type: ignore[attr-defined]
@@ -195,7 +220,8 @@ class FlowRun:
         finally:
             for future in self.in_flight:
                 future.cancel()
-            self.executor.shutdown()
+            # Interrupted with tries in flight: do not wait for them to finish.
+            self.executor.shutdown(wait=not self.in_flight)
         final = self._final_state()
         final = self._flow_transition(flow_state, final)
         if self.log:
@@ -204,14 +230,17 @@ class FlowRun:
 
     def _loop(self) -> None:
         synchronous = self.executor.synchronous
-        capacity = max(1, self.executor.max_workers)
-        ready, timeline, in_flight = self.ready, self.timeline, self.in_flight
-        while ready or timeline or in_flight:
+        capacity = max(1, self.executor.max_workers * self.executor.submit_ahead)
+        ready, timeline, in_flight, due = self.ready, self.timeline, self.in_flight, self.due
+        while ready or timeline or in_flight or due:
             if timeline:
                 now = time.monotonic()
                 while timeline and timeline[0][0] <= now:
                     _, _, unit, run_count, previous = heapq.heappop(timeline)
-                    self._start(unit, run_count, synchronous, previous)
+                    due.append((unit, run_count, previous))
+            while due and len(in_flight) < capacity:
+                unit, run_count, previous = due.popleft()
+                self._start(unit, run_count, synchronous, previous)
             while ready and len(in_flight) < capacity:
                 self._start(ready.popleft(), 1, synchronous)
             if in_flight:
@@ -219,8 +248,17 @@ class FlowRun:
                 for future in done:
                     unit, run_count, running = in_flight.pop(future)
                     self._after_try(unit, run_count, running, _future_state(future, self, unit))
-            elif timeline and not ready:
+            elif timeline and not ready and not due:
                 time.sleep(max(0.0, timeline[0][0] - time.monotonic()))
+
+    def _gather(self) -> None:
+        """Bring the results an executor keeps elsewhere (Dask: in the cluster) here."""
+        if type(self.executor).gather is Executor.gather:
+            return
+        resolved = [(index, state) for index, state in enumerate(self.states) if state is not None]
+        gathered = self.executor.gather([state for _, state in resolved])
+        for (index, _), state in zip(resolved, gathered, strict=True):
+            self.states[index] = state
 
     def _time_to_next_retry(self) -> float | None:
         if not self.timeline:
@@ -245,8 +283,8 @@ class FlowRun:
         inputs = self._inputs(index, map_index)
         if task.cache_for is not None and run_count == 1:
             hit = cached_state(
-                task, self.cache_store.get(self._cache_key(index, map_index)), inputs,
-                self.parameters,
+                task, self.cache_store.get(self._cache_key(index, map_index)),
+                self.executor.fetch(inputs), self.parameters,
             )  # fmt: skip
             if hit is not None:
                 self._record(unit, _PENDING, hit)
@@ -260,35 +298,60 @@ class FlowRun:
         if self.log:
             logger.info("task %r: starting try %d", task.slug, run_count)
         context_values = self._context_for(task, map_index, run_count, index)
-        timeout = None if self.executor.stops_timed_out_work else task.timeout
         if synchronous:
-            state = run_attempt(task, inputs, context_values, timeout)
+            state = run_attempt(task, inputs, context_values, task.timeout)
             self._after_try(unit, run_count, running, state)
             return
-        future = self.executor.submit(run_attempt, task, inputs, context_values, timeout)
+        future = self.executor.submit_try(run_attempt, task, inputs, context_values, task.timeout)
         self.in_flight[future] = (unit, run_count, running)
 
     def _decide(self, index: int, map_index: int, task: Task[Any]) -> State | None:
         """Seeds, upstream decision and map expansion, before any try."""
+        seed = self._seed(index, map_index) if self.seeds else None
+        if seed is not None and isinstance(seed, Finished) and not has_unfinished_children(seed):
+            return seed
         if map_index == _NOT_MAPPED:
-            seed = self.seeds.get(index)
-            if seed is not None and isinstance(seed, Finished):
-                return seed
-            upstream_states = summarize_for_trigger(self.graph, self.states, index)
-            decision = self._upstream_decision(task, index, map_index, upstream_states)
+            states: Sequence[State | None] = self.states
+            if task.mapped and any(states[up] is None for up, _ in self.graph.upstream[index]):
+                states = RunningMaps(states)  # released early by maps that feed it
+            upstream_states = summarize_for_trigger(self.graph, states, index)
+            # A map fed by a map: each child asks the trigger about its element.
+            check_trigger = not (task.mapped and maps_element_wise(upstream_states))
+            decision = self._upstream_decision(
+                task, index, map_index, upstream_states, check_trigger
+            )
             if decision is not None or not task.mapped:
                 return decision
-            return self._expand(index, task)
+            expanded = self._expand(index, task)
+            if check_trigger or not isinstance(expanded, Mapped) or expanded.map_states:
+                return expanded
+            # An empty map has no child to ask the trigger: ask it once here.
+            decision = self._upstream_decision(task, index, map_index, upstream_states)
+            return expanded if decision is None else decision
         upstream_states = child_upstream_states(
             self.graph, self.states, self.children, index, map_index
         )
         return self._upstream_decision(task, index, map_index, upstream_states)
 
+    def _seed(self, index: int, map_index: int) -> State | None:
+        """The state ``task_states=`` gave this unit (a child's from its parent's map)."""
+        seed = self.seeds.get(index)
+        if map_index == _NOT_MAPPED or seed is None:
+            return seed
+        if isinstance(seed, Mapped) and map_index < len(seed.map_states):
+            return seed.map_states[map_index]
+        return None
+
     def _upstream_decision(
-        self, task: Task[Any], index: int, map_index: int, upstream_states: Mapping[Any, State]
+        self,
+        task: Task[Any],
+        index: int,
+        map_index: int,
+        upstream_states: Mapping[Any, State],
+        check_trigger: bool = True,
     ) -> State | None:
-        if task.trigger.__name__ == "all_successful" or not upstream_states:
-            return upstream_decision(task, upstream_states)
+        if task.trigger is triggers.all_successful or not upstream_states or not check_trigger:
+            return upstream_decision(task, upstream_states, check_trigger=check_trigger)
         # Custom triggers may read the context (manual_only reads is_waiting).
         token = _push(self._context_for(task, map_index, 1, index))
         try:
@@ -297,21 +360,46 @@ class FlowRun:
             _pop(token)
 
     def _expand(self, index: int, task: Task[Any]) -> State | None:
-        """Create the children of mapped task ``index``; or its final state."""
-        outcome = mapped_inputs(self.graph, self.states, index)
+        """Create the children of mapped task ``index``; or its final state.
+
+        An upstream map all of whose edges into this task are mapped feeds it
+        element-wise: child ``i`` waits only for that map's child ``i`` and
+        reads its result when it starts. Maps this one feeds that way are
+        released now, without waiting for all of this map's children.
+        """
+        element_wise = self.element_wise
+        feeders = element_wise.feeders(index, self.states, self.children)
+        outcome = mapped_inputs(self.graph, self.states, index, feeders, self.executor.as_list)
         if isinstance(outcome, State):
             return outcome
         if not outcome:
             return Mapped("mapped over no elements", [], ())
-        self.children[index] = [None] * len(outcome)
+        count = len(outcome)
+        self.children[index] = [None] * count
         self.child_inputs[index] = outcome
-        self.unresolved_children[index] = len(outcome)
-        self.ready.extend((index, child) for child in range(len(outcome)))
+        self.unresolved_children[index] = count
+        blocked = self.blocked
+        for downstream in element_wise.released_by(index):
+            blocked[downstream] -= 1
+            if blocked[downstream] == 0:
+                self.ready.append((downstream, _NOT_MAPPED))
+        startable = element_wise.expand(index, count, feeders, self.children)
+        self.ready.extend((index, child) for child in startable)
         return _EXPANDED
+
+    def _upstream_child(self, upstream_index: int, map_index: int) -> State:
+        upstream_children = self.children.get(upstream_index)
+        if upstream_children is not None:
+            return upstream_children[map_index]  # type: ignore[return-value]
+        mapped: Mapped = self.states[upstream_index]  # type: ignore[assignment]
+        return mapped.map_states[map_index]
 
     def _inputs(self, index: int, map_index: int) -> dict[str, Any]:
         if map_index != _NOT_MAPPED:
-            return self.child_inputs[index][map_index]
+            inputs = self.child_inputs[index][map_index]
+            if index not in self.element_wise.pulled:
+                return inputs
+            return self.element_wise.pull(index, map_index, inputs, self._upstream_child)
         inputs = dict(self.graph.constants[index])
         states = self.states
         for upstream_index, edge in self.graph.upstream[index]:
@@ -322,7 +410,7 @@ class FlowRun:
     def _context_for(
         self, task: Task[Any], map_index: int, run_count: int, index: int
     ) -> dict[str, Any]:
-        seed = self.seeds.get(index)
+        seed = self._seed(index, map_index) if self.seeds else None
         return {
             **self.base_context,
             "task_name": task.name,
@@ -342,7 +430,15 @@ class FlowRun:
     ) -> None:
         index, map_index = unit
         task = self.graph.tasks[index]
-        state = self._transition(task, running, after_attempt(task, state, run_count, time.time()))
+        state = after_attempt(task, state, run_count, time.time())
+        entry = None
+        if task.cache_for is not None and type(state) is Success:
+            fetch = self.executor.fetch
+            entry = new_cache_entry(
+                task, fetch(state.result), fetch(self._inputs(index, map_index)), self.parameters
+            )
+            state = with_cache_note(state, entry)
+        state = self._transition(task, running, state)
         if state.is_retrying():
             due = time.monotonic() + max(0.0, state.start_time - time.time())  # type: ignore[attr-defined]
             self.sequence += 1
@@ -352,10 +448,7 @@ class FlowRun:
             if self.log:
                 logger.info("task %r: %s", task.slug, state)
             return
-        if task.cache_for is not None and type(state) is Success:
-            entry = new_cache_entry(
-                task, state.result, self._inputs(index, map_index), self.parameters
-            )
+        if entry is not None and type(state) is Success:
             self.cache_store.put(self._cache_key(index, map_index), entry)
         self._finish(unit, state, running, run_count)
 
@@ -372,20 +465,27 @@ class FlowRun:
         if self.events is not None:
             self.events.task_event(task, unit, run_count, old, state, final=True)
         if self.log:
-            logger.info("task %r%s: %s", task.slug, "" if map_index < 0 else f"[{map_index}]", state)
+            shown_index = "" if map_index < 0 else f"[{map_index}]"
+            logger.info("task %r%s: %s", task.slug, shown_index, state)
         if task.on_failure is not None and state.is_failed():
-            _call_on_failure(task, state)
+            _call_on_failure(task, f"task {task.slug!r}", state)
         if map_index == _NOT_MAPPED:
             self._resolve(index, state)
             return
         children = self.children[index]
         children[map_index] = state
+        if index in self.element_wise.feeds:
+            for fed in self.element_wise.child_finished(index, map_index):
+                self.ready.append((fed, map_index))
         self.unresolved_children[index] -= 1
         if self.unresolved_children[index] == 0:
             child_states: list[State] = [child for child in children if child is not None]
             failed = sum(1 for child in child_states if child.is_failed())
-            message = f"mapped over {len(child_states)} elements" + (
-                f"; {failed} failed" if failed else ""
+            unfinished = sum(1 for child in child_states if not child.is_finished())
+            message = (
+                f"mapped over {len(child_states)} elements"
+                + (f"; {failed} failed" if failed else "")
+                + (f"; {unfinished} did not finish" if unfinished else "")
             )
             results = [child.result for child in child_states]
             self._finish(
@@ -396,7 +496,11 @@ class FlowRun:
     def _resolve(self, index: int, state: State) -> None:
         self.states[index] = state
         blocked, ready = self.blocked, self.ready
+        released = self.element_wise.released
+        early = released.pop(index, None) if released else None
         for downstream in self.graph.downstream[index]:
+            if early is not None and downstream in early:
+                continue  # released when this map expanded
             blocked[downstream] -= 1
             if blocked[downstream] == 0:
                 ready.append((downstream, _NOT_MAPPED))
@@ -407,7 +511,7 @@ class FlowRun:
         try:
             return task._handle_state_change(old, new)
         except Exception as exc:
-            return failed_from_exception(task, {}, exc)
+            return failed_from_handler(f"task {describe_task(task)}", old, new, exc)
 
     # -- the end -------------------------------------------------------------
 
@@ -415,7 +519,7 @@ class FlowRun:
         not_run = Pending("not run: the run ended before its upstream tasks finished")
         return {
             task: (state if state is not None else not_run)
-            for task, state in zip(self.graph.tasks, self.states)
+            for task, state in zip(self.graph.tasks, self.states, strict=True)
         }
 
     def _final_state(self) -> State:
@@ -426,21 +530,36 @@ class FlowRun:
         ]
         if failed:
             return Failed(f"reference tasks failed: {', '.join(map(str, failed))}", task_states)
-        unfinished = [task.slug for task, state in task_states.items() if not state.is_finished()]
+        unfinished = [
+            task.slug
+            for task, state in task_states.items()
+            if not state.is_finished() or has_unfinished_children(state)
+        ]
         if unfinished:
             shown = ", ".join(map(str, unfinished[:5])) + (" ..." if len(unfinished) > 5 else "")
             return Waiting(f"{len(unfinished)} tasks did not finish: {shown}", task_states)
         return Success("all reference tasks succeeded", task_states)
 
     def _flow_transition(self, old: State, new: State) -> State:
-        if self.events is not None:
-            self.events.flow_event(old, new)
-        for handler in self.flow.state_handlers:
-            replacement = handler(self.flow, old, new)
+        """Run the flow's state handlers on a change; record and return the result.
+
+        A raising handler ends the flow run ``Failed`` (naming the handler),
+        with the task states so far as its result.
+        """
+        flow = self.flow
+        for handler in flow.state_handlers:
+            try:
+                replacement = handler(flow, old, new)
+            except Exception as exc:
+                owner = f"flow {self.graph.flow_name!r} ({triggers.trigger_name(handler)})"
+                new = failed_from_handler(owner, old, new, exc, self._task_states())
+                break
             if replacement is not None:
                 new = replacement
-        if new.is_failed() and self.flow.on_failure is not None:
-            self.flow.on_failure(self.flow, new)
+        if self.events is not None:
+            self.events.flow_event(old, new)
+        if new.is_failed() and flow.on_failure is not None:
+            _call_on_failure(flow, f"flow {self.graph.flow_name!r}", new)
         return new
 
 
@@ -459,11 +578,12 @@ def _counts_as_failed(state: State) -> bool:
     return isinstance(state, Mapped) and any(child.is_failed() for child in state.map_states)
 
 
-def _call_on_failure(task: Task[Any], state: State) -> None:
+def _call_on_failure(owner: Any, label: str, state: State) -> None:
+    """Call ``owner.on_failure(owner, state)``; log (do not raise) its errors."""
     try:
-        task.on_failure(task, state)
+        owner.on_failure(owner, state)
     except Exception:
-        logger.exception("task %r: on_failure handler raised", task.slug)
+        logger.exception("%s: on_failure handler raised", label)
 
 
 def _future_state(future: Any, run: FlowRun, unit: tuple[int, int]) -> State:

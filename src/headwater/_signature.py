@@ -19,6 +19,17 @@ RESERVED_ARGUMENTS = frozenset({"upstream_tasks", "flow", "mapped", "task_args"}
 _EMPTY = inspect.Parameter.empty
 
 
+def _signature_of(function: Callable[..., Any]) -> inspect.Signature:
+    """``function``'s signature with string annotations (``from __future__ import
+    annotations``) evaluated to types where they resolve, else kept as written."""
+    try:
+        return inspect.signature(function, eval_str=True)
+    except (TypeError, ValueError):
+        raise
+    except Exception:  # an annotation that does not resolve (NameError, ...)
+        return inspect.signature(function)
+
+
 class RunSignature:
     """What headwater needs to know about a ``run`` callable's arguments."""
 
@@ -39,7 +50,7 @@ class RunSignature:
             TaskDefinitionError: ``run`` takes ``*args`` or a reserved name.
         """
         try:
-            signature = inspect.signature(function)
+            signature = _signature_of(function)
         except (TypeError, ValueError) as exc:
             raise TaskDefinitionError(f"cannot read the signature of {owner}: {exc}") from exc
         parameters = list(signature.parameters.values())

@@ -21,10 +21,10 @@ import reprlib
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from headwater import signals, triggers
+from headwater import cache_validators, signals, triggers
 from headwater._fingerprint import fingerprint_mapping
 from headwater.context import _pop, _push
 from headwater.states import (
@@ -46,10 +46,14 @@ if TYPE_CHECKING:
 __all__ = [
     "after_attempt",
     "cached_state",
+    "describe_exception",
     "describe_task",
+    "failed_from_exception",
+    "failed_from_handler",
     "new_cache_entry",
     "run_attempt",
     "upstream_decision",
+    "with_cache_note",
 ]
 
 _short = reprlib.Repr()
@@ -67,6 +71,15 @@ def describe_task(task: Task[Any]) -> str:
     return f"{task.slug!r} ({module}.{getattr(function, '__qualname__', '?')})"
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``'ValueError: message'``, also for an exception whose ``str()`` fails."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<str() of the exception failed>"
+    return f"{type(exc).__name__}: {text}"
+
+
 def _list_upstream(upstream_states: Mapping[Edge, State], wanted: Any = None) -> str:
     seen: dict[str, str] = {}
     for edge, state in upstream_states.items():
@@ -78,8 +91,16 @@ def _list_upstream(upstream_states: Mapping[Edge, State], wanted: Any = None) ->
     return ", ".join(items)
 
 
-def upstream_decision(task: Task[Any], upstream_states: Mapping[Edge, State]) -> State | None:
+def upstream_decision(
+    task: Task[Any], upstream_states: Mapping[Edge, State], *, check_trigger: bool = True
+) -> State | None:
     """Skip propagation, then the trigger. ``None`` means: go on and run.
+
+    Args:
+        task: the task deciding.
+        upstream_states: the state of each edge into it.
+        check_trigger: ``False`` for the parent of a mapped task whose
+            children each ask the trigger about their own elements.
 
     Returns:
         ``Skipped`` when ``propagate_skip`` and an upstream task was skipped;
@@ -92,6 +113,8 @@ def upstream_decision(task: Task[Any], upstream_states: Mapping[Edge, State]) ->
     if task.propagate_skip and any(state.is_skipped() for state in upstream_states.values()):
         skipped = _list_upstream(upstream_states, State.is_skipped)
         return Skipped(f"skipped because upstream {skipped} skipped (propagate_skip=True)")
+    if not check_trigger:
+        return None
     trigger = task.trigger
     try:
         accepted = trigger(upstream_states)
@@ -100,7 +123,7 @@ def upstream_decision(task: Task[Any], upstream_states: Mapping[Edge, State]) ->
     except Exception as exc:
         return TriggerFailed(
             f"trigger {triggers.trigger_name(trigger)} of task {task.slug!r} raised "
-            f"{type(exc).__name__}: {exc}",
+            f"{describe_exception(exc)}",
             result=exc,
             traceback=traceback.format_exc(),
         )
@@ -150,9 +173,29 @@ def failed_from_exception(task: Task[Any], inputs: Mapping[str, Any], exc: BaseE
     """A ``Failed`` state naming the task, its function and a view of its inputs."""
     shown = ", ".join(f"{key}={_short.repr(value)}" for key, value in list(inputs.items())[:6])
     return Failed(
-        f"task {describe_task(task)} failed with {type(exc).__name__}: {exc}"
+        f"task {describe_task(task)} failed with {describe_exception(exc)}"
         + (f" (inputs: {shown})" if shown else ""),
         result=exc,
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def failed_from_handler(
+    owner: str, old: State, new: State, exc: Exception, result: Any = None
+) -> Failed:
+    """The ``Failed`` state that replaces ``new`` when a state handler raised.
+
+    Args:
+        owner: how the message names the task or flow (``"task 'a-1' (m.f)"``).
+        old: the state being left.
+        new: the state the handler was given.
+        exc: what the handler raised.
+        result: the state's result (default: the exception).
+    """
+    return Failed(
+        f"a state handler of {owner} raised {describe_exception(exc)} (on the change "
+        f"{type(old).__name__} -> {type(new).__name__}; the handler must not raise)",
+        result=exc if result is None else result,
         traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     )
 
@@ -194,16 +237,16 @@ def after_attempt(task: Task[Any], state: State, run_count: int, now: float) -> 
     if type(state) is Retrying:
         delay = task.retry_delay.total_seconds()
         return Retrying(state.message, state.result, now + delay, run_count)
-    if isinstance(state, Failed) and not isinstance(state, TriggerFailed):
-        if run_count <= task.max_retries:
-            delay = task.retry_delay.total_seconds()
-            return Retrying(
-                f"try {run_count} of {task.max_retries + 1} failed; retrying in {delay:g}s: "
-                f"{state.message}",
-                state.result,
-                now + delay,
-                run_count,
-            )
+    retryable = isinstance(state, Failed) and not isinstance(state, TriggerFailed)
+    if retryable and run_count <= task.max_retries:
+        delay = task.retry_delay.total_seconds()
+        return Retrying(
+            f"try {run_count} of {task.max_retries + 1} failed; retrying in {delay:g}s: "
+            f"{state.message}",
+            state.result,
+            now + delay,
+            run_count,
+        )
     return state
 
 
@@ -214,9 +257,7 @@ def cached_state(
     parameters: Mapping[str, Any],
 ) -> Cached | None:
     """The first candidate the task's validator accepts, as a new ``Cached``."""
-    from headwater.cache_validators import duration_only
-
-    validator = task.cache_validator or duration_only
+    validator = task.cache_validator or cache_validators.duration_only
     for candidate in candidates:
         if validator(candidate, inputs, parameters):
             return Cached(
@@ -235,18 +276,36 @@ def new_cache_entry(
     """The entry to store for a successful run of a task with ``cache_for``."""
     cache_for: timedelta = task.cache_for or timedelta(0)
     input_prints = fingerprint_mapping(inputs)
-    unhashable = [key for key, value in input_prints.items() if value is None]
-    message = "cached result"
-    if unhashable:
-        message += (
-            f"; inputs {', '.join(unhashable)} have no stable fingerprint, so validators "
-            "that compare inputs will not reuse it"
-        )
+    note = _unfingerprintable_note(input_prints)
     return Cached(
-        message,
+        "cached result" + (f"; {note}" if note else ""),
         result,
         input_prints,  # type: ignore[arg-type]
         fingerprint_mapping(parameters),  # type: ignore[arg-type]
-        datetime.now(timezone.utc) + cache_for,
+        cache_validators._now() + cache_for,
     )
 
+
+def with_cache_note(state: State, entry: Cached) -> State:
+    """``state`` (a ``Success`` being cached), saying which inputs cannot be compared.
+
+    An input without a stable fingerprint cannot be compared with a later
+    run's, so validators that compare inputs will never reuse the entry: the
+    task's state says so, instead of the cache silently missing.
+    """
+    note = _unfingerprintable_note(entry.cached_inputs or {})
+    if note is None:
+        return state
+    return Success(note if state.message is None else f"{state.message}; {note}", state.result)
+
+
+def _unfingerprintable_note(prints: Mapping[str, str | None]) -> str | None:
+    missing = [key for key, value in prints.items() if value is None]
+    if not missing:
+        return None
+    return (
+        f"input{'s' * (len(missing) > 1)} {', '.join(missing)} "
+        f"{'have' if len(missing) > 1 else 'has'} no stable fingerprint, so cache "
+        "validators that compare inputs (all_inputs, partial_inputs_only) will not reuse "
+        "this result"
+    )

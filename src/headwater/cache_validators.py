@@ -39,6 +39,11 @@ CacheValidator = Callable[[Cached, Mapping[str, Any], Mapping[str, Any]], bool]
 
 
 def _now() -> datetime:
+    """The clock every cache expiry reads (validators, stores, new entries).
+
+    One function, looked up at call time, so that tests can replace it with a
+    fake clock (``monkeypatch.setattr(cache_validators, "_now", ...)``).
+    """
     return datetime.now(timezone.utc)
 
 
@@ -63,7 +68,9 @@ def _same(
     return True
 
 
-def never_use(cached_state: Cached, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+def never_use(
+    cached_state: Cached, inputs: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> bool:
     """Never reuse a cached result."""
     return False
 
@@ -76,7 +83,9 @@ def duration_only(
     return expiration is None or _now() < expiration
 
 
-def all_inputs(cached_state: Cached, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+def all_inputs(
+    cached_state: Cached, inputs: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> bool:
     """Reuse while unexpired and every input equals the cached run's inputs."""
     return duration_only(cached_state, inputs, parameters) and _same(
         cached_state.cached_inputs, inputs

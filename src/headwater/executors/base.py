@@ -1,12 +1,30 @@
-"""The executor contract, after ``concurrent.futures.Executor``."""
+"""The executor contract, after ``concurrent.futures.Executor``.
+
+An executor runs the task tries the runner submits and hands back futures of
+their states. Besides ``submit``/``wait``/``shutdown`` it has a few hooks the
+runner calls; their defaults suit executors whose results live in this
+process (local, threads, processes). An executor that keeps results elsewhere
+(Dask keeps them in the cluster) overrides :meth:`as_list`, :meth:`fetch` and
+:meth:`gather`.
+
+``start()`` and ``shutdown()`` nest: the first ``start()`` acquires the
+executor's resources and the matching last ``shutdown()`` releases them, so an
+executor used as a context manager keeps its pool or cluster across several
+flow runs (each run calls ``start()`` and ``shutdown()`` once).
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self
+
+if TYPE_CHECKING:
+    from headwater._task import Task
+    from headwater.states import State
 
 __all__ = ["Executor"]
 
@@ -16,29 +34,93 @@ T = TypeVar("T")
 class Executor:
     """Runs submitted calls and hands back futures.
 
-    Subclasses implement :meth:`submit`; the runner calls :meth:`start` before
-    a run (or uses the executor as a context manager) and :meth:`shutdown`
-    after it.
+    Subclasses implement :meth:`submit`, and :meth:`_open`/:meth:`_close` when
+    they hold resources; the runner calls :meth:`start` before a run and
+    :meth:`shutdown` after it.
 
     Attributes:
         max_workers: how many task tries may run at once.
         synchronous: ``True`` when ``submit`` runs the call before returning
             (the runner then skips futures altogether).
         stops_timed_out_work: ``True`` when the executor can really stop a
-            task that exceeds its timeout (process and Dask executors); else
-            the try runs in a helper thread that is abandoned at the deadline.
+            task that exceeds its timeout (the process executor); the runner
+            then hands the timeout to :meth:`submit_try` only. Otherwise the
+            try runs in a helper thread that is abandoned at the deadline.
+        submit_ahead: the runner keeps up to ``max_workers * submit_ahead``
+            tries submitted. An executor that queues work itself and pays a
+            round trip per try (Dask) takes more than one, so that a worker
+            does not sit idle between one try and the next; at most
+            ``max_workers`` of them run at once.
     """
 
     max_workers: int = 1
+    submit_ahead: int = 1
     synchronous: bool = False
     stops_timed_out_work: bool = False
+    _users: int = 0  # how many start() calls are not matched by shutdown() yet
+
+    # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> None:
-        """Acquire resources (pools, clusters). Idempotent."""
+        """Acquire resources (pools, clusters); calls nest (see the module docs)."""
+        with self._lifecycle_lock():
+            if self._users == 0:
+                self._open()
+            self._users += 1
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Release resources when the last ``start()`` is matched. Idempotent.
+
+        Args:
+            wait: let running work finish first (else stop it where possible).
+        """
+        with self._lifecycle_lock():
+            if self._users == 0:
+                return
+            self._users -= 1
+            if self._users == 0:
+                self._close(wait)
+
+    def _lifecycle_lock(self) -> threading.Lock:
+        # Made on first use: subclasses need not call Executor.__init__.
+        lock: threading.Lock = self.__dict__.setdefault("_lifecycle", threading.Lock())
+        return lock
+
+    def _open(self) -> None:
+        """Acquire resources; called by the first :meth:`start`."""
+
+    def _close(self, wait: bool) -> None:
+        """Release resources; called by the last :meth:`shutdown`."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    # -- running -------------------------------------------------------------
 
     def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
         """Schedule ``fn(*args)``; return a future of its result."""
         raise NotImplementedError
+
+    def submit_try(
+        self,
+        fn: Callable[..., State],
+        task: Task[Any],
+        inputs: Mapping[str, Any],
+        context_values: Mapping[str, Any],
+        timeout: float | None,
+    ) -> concurrent.futures.Future[State]:
+        """Schedule one try of ``task``: ``fn(task, inputs, context_values, timeout)``.
+
+        The runner calls this instead of :meth:`submit`, so that an executor
+        learns which task a call runs (for messages) and its ``timeout``.
+        When :attr:`stops_timed_out_work` is true, the executor must enforce
+        ``timeout`` itself and call ``fn`` with ``None``.
+        """
+        return self.submit(fn, task, inputs, context_values, timeout)
 
     def wait(
         self, futures: Collection[concurrent.futures.Future[Any]], timeout: float | None
@@ -53,15 +135,23 @@ class Executor:
         )
         return done
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Release resources. Idempotent."""
+    # -- results kept elsewhere ----------------------------------------------
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
+    def as_list(self, value: Any) -> list[Any]:
+        """The elements of an upstream result a mapped task iterates.
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
+        Raises:
+            TypeError: the value is not iterable.
+        """
+        return list(value)
+
+    def fetch(self, value: Any) -> Any:
+        """``value`` with any result the executor keeps elsewhere brought here."""
+        return value
+
+    def gather(self, states: Sequence[State]) -> list[State]:
+        """``states`` with the results the executor keeps elsewhere brought here."""
+        return list(states)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_workers={self.max_workers})"
