@@ -49,6 +49,7 @@ from headwater import triggers
 from headwater._cache import CacheStore, default_cache_store, task_cache_key
 from headwater._elementwise import ElementWise, RunningMaps
 from headwater._events import EventRecorder, EventSink, make_recorder
+from headwater._handlers import call_on_failure, flow_transition, task_transition
 from headwater._mapping import (
     child_upstream_states,
     has_unfinished_children,
@@ -56,19 +57,18 @@ from headwater._mapping import (
     maps_element_wise,
     summarize_for_trigger,
 )
+from headwater._outcome import INTERRUPTED, NOT_RUN, final_flow_state, task_states
+from headwater._run_parameters import resolve_parameters
 from headwater._taskrun import (
     after_attempt,
     cached_state,
-    describe_task,
     failed_from_exception,
-    failed_from_handler,
     new_cache_entry,
     run_attempt,
     upstream_decision,
     with_cache_note,
 )
 from headwater.context import _pop, _push, _snapshot
-from headwater.errors import ParameterError
 from headwater.executors.base import Executor
 from headwater.executors.local import LocalExecutor
 from headwater.states import Failed, Finished, Mapped, Pending, Running, State, Success, Waiting
@@ -121,38 +121,6 @@ def run_flow(
     finally:
         if run.events is not None:
             run.events.close()
-
-
-def resolve_parameters(graph: FrozenGraph, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's parameter values: the given ones, plus defaults.
-
-    Raises:
-        ParameterError: listing missing required and unknown names.
-    """
-    declared = {graph.tasks[index].name: graph.tasks[index] for index in graph.parameters}
-    unknown = sorted(name for name in given if name not in declared)
-    missing = sorted(
-        name
-        for name, parameter in declared.items()
-        if getattr(parameter, "required", False) and name not in given
-    )
-    if unknown or missing:
-        problems = []
-        if missing:
-            problems.append(f"missing required parameter{'s' * (len(missing) > 1)}: {missing}")
-        if unknown:
-            problems.append(
-                f"unknown parameter{'s' * (len(unknown) > 1)}: {unknown} "
-                f"(the flow's parameters are {sorted(declared)})"
-            )
-        raise ParameterError(
-            f"flow {graph.flow_name!r}: " + "; ".join(problems) + ". Nothing was run.",
-            missing=missing,
-            unknown=unknown,
-        )
-    values = {name: getattr(parameter, "default", None) for name, parameter in declared.items()}
-    values.update(given)
-    return values
 
 
 class FlowRun:
@@ -214,7 +182,9 @@ class FlowRun:
             self._loop()
             self._gather()
         except KeyboardInterrupt as interrupt:
-            state = Failed("flow run interrupted by KeyboardInterrupt", self._task_states())
+            state = Failed(
+                "flow run interrupted by KeyboardInterrupt", self._task_states(INTERRUPTED)
+            )
             interrupt.flow_state = state  # type: ignore[attr-defined]
             raise
         finally:
@@ -468,7 +438,7 @@ class FlowRun:
             shown_index = "" if map_index < 0 else f"[{map_index}]"
             logger.info("task %r%s: %s", task.slug, shown_index, state)
         if task.on_failure is not None and state.is_failed():
-            _call_on_failure(task, f"task {task.slug!r}", state)
+            call_on_failure(task, f"task {task.slug!r}", state)
         if map_index == _NOT_MAPPED:
             self._resolve(index, state)
             return
@@ -506,60 +476,25 @@ class FlowRun:
                 ready.append((downstream, _NOT_MAPPED))
 
     def _transition(self, task: Task[Any], old: State, new: State) -> State:
-        if not task.state_handlers:
-            return new
-        try:
-            return task._handle_state_change(old, new)
-        except Exception as exc:
-            return failed_from_handler(f"task {describe_task(task)}", old, new, exc)
+        return task_transition(task, old, new) if task.state_handlers else new
 
     # -- the end -------------------------------------------------------------
 
-    def _task_states(self) -> dict[Task[Any], State]:
-        not_run = Pending("not run: the run ended before its upstream tasks finished")
-        return {
-            task: (state if state is not None else not_run)
-            for task, state in zip(self.graph.tasks, self.states, strict=True)
-        }
+    def _task_states(self, not_run: str = NOT_RUN) -> dict[Task[Any], State]:
+        return task_states(self.graph, self.states, not_run)
 
     def _final_state(self) -> State:
-        task_states = self._task_states()
-        tasks = self.graph.tasks
-        failed = [
-            tasks[i].slug for i in self.graph.reference if _counts_as_failed(task_states[tasks[i]])
-        ]
-        if failed:
-            return Failed(f"reference tasks failed: {', '.join(map(str, failed))}", task_states)
-        unfinished = [
-            task.slug
-            for task, state in task_states.items()
-            if not state.is_finished() or has_unfinished_children(state)
-        ]
-        if unfinished:
-            shown = ", ".join(map(str, unfinished[:5])) + (" ..." if len(unfinished) > 5 else "")
-            return Waiting(f"{len(unfinished)} tasks did not finish: {shown}", task_states)
-        return Success("all reference tasks succeeded", task_states)
+        return final_flow_state(self.graph, self._task_states())
 
     def _flow_transition(self, old: State, new: State) -> State:
-        """Run the flow's state handlers on a change; record and return the result.
-
-        A raising handler ends the flow run ``Failed`` (naming the handler),
-        with the task states so far as its result.
-        """
+        """Run the flow's state handlers on a change; record and return the result."""
         flow = self.flow
-        for handler in flow.state_handlers:
-            try:
-                replacement = handler(flow, old, new)
-            except Exception as exc:
-                owner = f"flow {self.graph.flow_name!r} ({triggers.trigger_name(handler)})"
-                new = failed_from_handler(owner, old, new, exc, self._task_states())
-                break
-            if replacement is not None:
-                new = replacement
+        if flow.state_handlers:
+            new = flow_transition(flow, old, new, self._task_states)
         if self.events is not None:
             self.events.flow_event(old, new)
         if new.is_failed() and flow.on_failure is not None:
-            _call_on_failure(flow, f"flow {self.graph.flow_name!r}", new)
+            call_on_failure(flow, f"flow {self.graph.flow_name!r}", new)
         return new
 
 
@@ -570,20 +505,6 @@ class _Expanded(State):
 
 
 _EXPANDED = _Expanded()
-
-
-def _counts_as_failed(state: State) -> bool:
-    if state.is_failed():
-        return True
-    return isinstance(state, Mapped) and any(child.is_failed() for child in state.map_states)
-
-
-def _call_on_failure(owner: Any, label: str, state: State) -> None:
-    """Call ``owner.on_failure(owner, state)``; log (do not raise) its errors."""
-    try:
-        owner.on_failure(owner, state)
-    except Exception:
-        logger.exception("%s: on_failure handler raised", label)
 
 
 def _future_state(future: Any, run: FlowRun, unit: tuple[int, int]) -> State:
