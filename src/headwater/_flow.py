@@ -11,6 +11,7 @@ step raises, so a rejected call leaves the flow exactly as it was.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -101,7 +102,9 @@ class Flow:
             self.add_task(task)
         for edge in edges or ():
             if isinstance(edge, Edge):
-                self.add_edge(edge.upstream_task, edge.downstream_task, edge.key, mapped=edge.mapped)
+                self.add_edge(
+                    edge.upstream_task, edge.downstream_task, edge.key, mapped=edge.mapped
+                )
             else:
                 self.add_edge(*edge)
         if reference_tasks is not None:
@@ -359,7 +362,9 @@ class Flow:
             if owner:
                 self._journal = None
 
-    def _add_input(self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool) -> None:
+    def _add_input(
+        self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool
+    ) -> None:
         if isinstance(value, Task):
             self._add_edge(value, task, key, validate, mapped)
             return
@@ -428,7 +433,7 @@ class Flow:
         try:
             return [
                 self._add_edge(upstream, downstream, None, True, False)
-                for upstream, downstream in zip(tasks, tasks[1:])
+                for upstream, downstream in itertools.pairwise(tasks)
             ]
         except BaseException:
             if owner:
@@ -668,7 +673,10 @@ class Flow:
         return to_mermaid(self, flow_state)
 
     def visualize(
-        self, flow_state: State | None = None, filename: str | None = None, format: str | None = None
+        self,
+        flow_state: State | None = None,
+        filename: str | None = None,
+        format: str | None = None,
     ) -> Any:
         """The flow as a ``graphviz.Digraph`` (extra ``headwater[viz]``).
 

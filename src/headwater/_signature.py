@@ -127,7 +127,7 @@ class RunSignature:
                 f"{owner}() takes {len(positional)} positional argument"
                 f"{'' if len(positional) == 1 else 's'} but {len(args)} were given"
             )
-        bound = dict(zip(positional, args))
+        bound = dict(zip(positional, args, strict=False))
         names = self.names
         for key, value in kwargs.items():
             if key in bound:

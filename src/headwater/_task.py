@@ -297,7 +297,9 @@ class Task(Generic[R]):
             validate=validate,
         )
 
-    def set_upstream(self, task: Task[Any], key: str | None = None, flow: Flow | None = None) -> None:
+    def set_upstream(
+        self, task: Task[Any], key: str | None = None, flow: Flow | None = None
+    ) -> None:
         """Make ``task`` upstream of this one (a data edge when ``key`` is given)."""
         if key is None:
             self.set_dependencies(flow=flow, upstream_tasks=[task])
