@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import headwater._flow
+import headwater._graphstore
 from headwater import Edge, Flow, Parameter, Task, task, unmapped
 from headwater._building import active_flow
 from headwater.errors import (
@@ -680,13 +681,13 @@ def test_rollback_restores_a_constant_that_was_overwritten() -> None:
 
 def test_building_by_calls_never_searches_for_cycles(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, Any]] = []
-    real_find_path = headwater._flow.find_path
+    real_find_path = headwater._graphstore.find_path
 
     def counting_find_path(start: Any, goal: Any, successors: Any) -> Any:
         calls.append((start, goal))
         return real_find_path(start, goal, successors)
 
-    monkeypatch.setattr(headwater._flow, "find_path", counting_find_path)
+    monkeypatch.setattr(headwater._graphstore, "find_path", counting_find_path)
     with Flow("big") as flow:
         x = inc(0)
         for _ in range(1_000):

@@ -1,0 +1,363 @@
+"""The storage behind ``Flow``: tasks, edges and constants, changed all or nothing.
+
+:class:`GraphStore` holds the graph's data and every operation that changes
+it. The operations that make up one call (adding a task, its edges, its
+constants) are recorded in a journal and undone if any step raises, so a
+rejected call leaves the graph exactly as it was (generated slugs included).
+
+Building by calls cannot close a cycle: the task being bound is new, nothing
+is downstream of it yet, so the cycle search runs only when an edge could
+really close one, and building stays linear in the number of tasks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from headwater._edge import Edge
+from headwater._graph import find_path
+from headwater._operators import Collect, Constant, contains_task, make_template
+from headwater._parameter import Parameter
+from headwater._task import Task, unmapped
+from headwater.errors import CycleError, DuplicateEdgeKeyError, DuplicateSlugError
+
+__all__ = ["GraphStore"]
+
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
+_MISSING: Any = object()
+
+
+class GraphStore:
+    """Tasks, edges and constants, with journaled all-or-nothing changes."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self.constants: dict[Task[Any], dict[str, Any]] = {}
+        self._tasks: dict[Task[Any], None] = {}  # insertion-ordered set
+        self._edges: dict[Edge, None] = {}  # insertion-ordered set
+        self._edges_to: dict[Task[Any], list[Edge]] = {}
+        self._edges_from: dict[Task[Any], list[Edge]] = {}
+        self._keyed: dict[tuple[Task[Any], str], Edge] = {}  # (task, key) -> data edge in
+        self._slugs: dict[str, Task[Any]] = {}
+        self._slug_counts: dict[str, int] = {}  # name -> last generated number
+        self._journal: list[tuple[Any, ...]] | None = None  # undo records of the open call
+        self._version = 0  # bumped on every change; keys cached views
+
+    # -- building ------------------------------------------------------------
+
+    def add_task(self, task: Task[Any]) -> Task[Any]:
+        """Add ``task`` (no edges); give it a slug if it has none.
+
+        Raises:
+            TypeError: ``task`` is not a Task.
+            DuplicateSlugError: another task of the flow has its slug.
+        """
+        if task in self._tasks:
+            return task
+        if not isinstance(task, Task):
+            raise TypeError(f"flows hold tasks, got {task!r} ({type(task).__name__})")
+        slug = task.slug
+        generated: tuple[str, int] | None = None
+        if slug is None:
+            name = task.name
+            count = self._slug_counts.get(name, 0) + 1
+            slug = f"{name}-{count}"
+            while slug in self._slugs:
+                count += 1
+                slug = f"{name}-{count}"
+            generated = (name, self._slug_counts.get(name, 0))
+            self._slug_counts[name] = count
+            task.slug = slug
+        elif slug in self._slugs:
+            raise DuplicateSlugError(
+                f"flow {self.name!r} already has a task with slug {slug!r} "
+                f"({self._slugs[slug]!r}); cannot add {task!r}. Slugs are unique in a flow: "
+                "give the task another slug (task.copy(slug=...)) or "
+                + (
+                    "use one Parameter object per name"
+                    if isinstance(task, Parameter)
+                    else "leave slug unset to have one generated"
+                )
+            )
+        self._tasks[task] = None
+        self._slugs[slug] = task
+        self._version += 1
+        if self._journal is not None:
+            self._journal.append(("task", task, slug, generated))
+        return task
+
+    def add_edge(
+        self,
+        upstream_task: Task[Any],
+        downstream_task: Task[Any],
+        key: str | None = None,
+        validate: bool = True,
+        mapped: bool = False,
+    ) -> Edge:
+        """Add an edge (and its tasks, if new): ``downstream_task`` runs after
+        ``upstream_task``; with ``key``, it receives its result as that argument.
+
+        Raises:
+            CycleError: the edge would close a cycle (checked unless
+                ``validate=False``); the flow is left unchanged.
+            DuplicateEdgeKeyError: ``downstream_task`` already has an input ``key``.
+        """
+        owner = self._journal is None
+        if owner:
+            self._journal = []
+        try:
+            return self._add_edge(upstream_task, downstream_task, key, validate, mapped)
+        except BaseException:
+            if owner:
+                self._rollback()
+            raise
+        finally:
+            if owner:
+                self._journal = None
+
+    def _add_edge(
+        self,
+        upstream_task: Task[Any],
+        downstream_task: Task[Any],
+        key: str | None,
+        validate: bool,
+        mapped: bool,
+    ) -> Edge:
+        edge = Edge(upstream_task, downstream_task, key, mapped)
+        if edge in self._edges:
+            return edge
+        self.add_task(upstream_task)
+        self.add_task(downstream_task)
+        if key is not None:
+            if not isinstance(key, str):
+                raise TypeError(f"an edge key is an argument name (str), got {key!r}")
+            self._check_key_free(downstream_task, key)
+        if validate:
+            self._check_no_cycle(upstream_task, downstream_task)
+        self._edges[edge] = None
+        edges_to = self._edges_to.get(downstream_task)
+        if edges_to is None:
+            self._edges_to[downstream_task] = [edge]
+        else:
+            edges_to.append(edge)
+        edges_from = self._edges_from.get(upstream_task)
+        if edges_from is None:
+            self._edges_from[upstream_task] = [edge]
+        else:
+            edges_from.append(edge)
+        if key is not None:
+            self._keyed[downstream_task, key] = edge
+        self._version += 1
+        if self._journal is not None:
+            self._journal.append(("edge", edge))
+        return edge
+
+    def _check_key_free(self, task: Task[Any], key: str) -> None:
+        existing = self._keyed.get((task, key))
+        if existing is not None:
+            raise DuplicateEdgeKeyError(
+                f"task {task.slug!r} already receives input {key!r} from "
+                f"{existing.upstream_task.slug!r}; each argument takes one edge"
+            )
+        constants = self.constants.get(task)
+        if constants and key in constants:
+            raise DuplicateEdgeKeyError(
+                f"task {task.slug!r} already has the constant input {key!r}; "
+                "each argument takes one value"
+            )
+
+    def _check_no_cycle(self, upstream_task: Task[Any], downstream_task: Task[Any]) -> None:
+        # A task built by a call is new: nothing is downstream of it yet, so no
+        # cycle is possible and the common case costs two dict lookups.
+        if upstream_task is not downstream_task and (
+            not self._edges_from.get(downstream_task) or not self._edges_to.get(upstream_task)
+        ):
+            return
+        path = find_path(downstream_task, upstream_task, self._downstream_of)
+        if path is not None:
+            cycle = [upstream_task, *path] if upstream_task is not downstream_task else path * 2
+            shown = " -> ".join(str(task.slug) for task in cycle)
+            raise CycleError(
+                f"the edge {upstream_task.slug} -> {downstream_task.slug} would close a cycle: "
+                f"{shown}. Flows are acyclic; remove one of these dependencies",
+                cycle,
+            )
+
+    def _downstream_of(self, task: Task[Any]) -> list[Task[Any]]:
+        return [edge.downstream_task for edge in self._edges_from.get(task, ())]
+
+    def _set_constant(self, task: Task[Any], key: str, value: Any) -> None:
+        existing = self._keyed.get((task, key))
+        if existing is not None:
+            raise DuplicateEdgeKeyError(
+                f"task {task.slug!r} already receives input {key!r} from "
+                f"{existing.upstream_task.slug!r}; each argument takes one value"
+            )
+        constants = self.constants.get(task)
+        if constants is None:
+            constants = self.constants[task] = {}
+        previous = constants.get(key, _MISSING)
+        constants[key] = value
+        self._version += 1
+        if self._journal is not None:
+            self._journal.append(("constant", task, key, previous))
+
+    def _rollback(self) -> None:
+        journal = self._journal or []
+        self._journal = None
+        for entry in reversed(journal):
+            kind = entry[0]
+            if kind == "edge":
+                edge = entry[1]
+                del self._edges[edge]
+                # Undone newest first, so the edge is last in its lists: O(1).
+                _remove_last(self._edges_to, edge.downstream_task, edge)
+                _remove_last(self._edges_from, edge.upstream_task, edge)
+                if edge.key is not None:
+                    del self._keyed[edge.downstream_task, edge.key]
+            elif kind == "task":
+                _, task, slug, generated = entry
+                del self._tasks[task]
+                del self._slugs[slug]
+                self.constants.pop(task, None)
+                if generated is not None:
+                    name, count = generated
+                    self._slug_counts[name] = count
+                    if count == 0:
+                        del self._slug_counts[name]
+                    task.__dict__.pop("slug", None)
+            elif kind == "constant":
+                _, task, key, previous = entry
+                constants = self.constants.get(task)
+                if constants is not None:
+                    if previous is _MISSING:
+                        constants.pop(key, None)
+                    else:
+                        constants[key] = previous
+                    if not constants:
+                        del self.constants[task]
+        self._version += 1
+
+    def _bind(
+        self,
+        task: Task[Any],
+        arguments: Mapping[str, Any],
+        upstream_tasks: Iterable[Task[Any]] | None,
+        *,
+        mapped: bool,
+        validate: bool = True,
+    ) -> None:
+        """Add ``task`` with its inputs, all or nothing (used by ``Task.bind``)."""
+        owner = self._journal is None
+        if owner:
+            self._journal = []
+        try:
+            self.add_task(task)
+            for key, value in arguments.items():
+                self._add_input(task, key, value, mapped, validate)
+            for upstream in upstream_tasks or ():
+                if not isinstance(upstream, Task):
+                    raise TypeError(f"upstream_tasks must hold tasks, got {upstream!r}")
+                self._add_edge(upstream, task, None, validate, False)
+        except BaseException:
+            if owner:
+                self._rollback()
+            raise
+        finally:
+            if owner:
+                self._journal = None
+
+    def _add_input(
+        self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool
+    ) -> None:
+        if isinstance(value, Task):
+            self._add_edge(value, task, key, validate, mapped)
+            return
+        if type(value) is unmapped:
+            value, mapped = value.value, False
+            if isinstance(value, Task):
+                self._add_edge(value, task, key, validate, False)
+                return
+        if type(value) in _COLLECTIONS and contains_task(value):
+            items: dict[str, Task[Any]] = {}
+            template = make_template(value, items)
+            collect = Collect(template, name=type(value).__name__.capitalize())
+            self._bind(collect, items, None, mapped=False, validate=validate)
+            self._add_edge(collect, task, key, validate, mapped)
+        elif mapped:
+            self._add_edge(Constant(value), task, key, validate, True)
+        else:
+            self._set_constant(task, key, value)
+
+    def set_dependencies(
+        self,
+        task: Task[Any],
+        upstream_tasks: Iterable[Task[Any]] | None = None,
+        downstream_tasks: Iterable[Task[Any]] | None = None,
+        keyword_tasks: Mapping[str, Any] | None = None,
+        validate: bool = True,
+        mapped: bool = False,
+    ) -> None:
+        """Add ``task`` and edges around it, all or nothing.
+
+        Args:
+            task: the task to add.
+            upstream_tasks: tasks ``task`` runs after (state-only edges).
+            downstream_tasks: tasks that run after ``task`` (state-only edges).
+            keyword_tasks: argument name -> task (a data edge) or value (a constant).
+            validate: check for cycles now (else at ``validate()`` / ``run()``).
+            mapped: map ``task`` over its keyword inputs (see ``Task.map``).
+
+        Raises:
+            GraphError: a cycle, duplicate slug or duplicate key; nothing changed.
+        """
+        owner = self._journal is None
+        if owner:
+            self._journal = []
+        try:
+            self.add_task(task)
+            for upstream in upstream_tasks or ():
+                self._add_edge(upstream, task, None, validate, False)
+            for downstream in downstream_tasks or ():
+                self._add_edge(task, downstream, None, validate, False)
+            for key, value in (keyword_tasks or {}).items():
+                self._add_input(task, key, value, mapped, validate)
+        except BaseException:
+            if owner:
+                self._rollback()
+            raise
+        finally:
+            if owner:
+                self._journal = None
+
+    def chain(self, *tasks: Task[Any]) -> list[Edge]:
+        """Add state-only edges ``tasks[0] -> tasks[1] -> ...``, all or nothing."""
+        owner = self._journal is None
+        if owner:
+            self._journal = []
+        try:
+            return [
+                self._add_edge(upstream, downstream, None, True, False)
+                for upstream, downstream in itertools.pairwise(tasks)
+            ]
+        except BaseException:
+            if owner:
+                self._rollback()
+            raise
+        finally:
+            if owner:
+                self._journal = None
+
+
+def _remove_last(index: dict[Task[Any], list[Edge]], task: Task[Any], edge: Edge) -> None:
+    """Remove ``edge`` from ``index[task]`` (fast when it is the last one)."""
+    edges = index[task]
+    if edges[-1] is edge:
+        edges.pop()
+    else:
+        edges.remove(edge)
+    if not edges:
+        del index[task]
