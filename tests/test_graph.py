@@ -164,8 +164,9 @@ def test_frozen_graph_constants_reference_and_parameters() -> None:
     assert graph.constants[graph.index[extra]] == {"x": 5}
     assert graph.constants[graph.index[bottom]] == {}
     assert isinstance(graph.constants[graph.index[bottom]], MappingProxyType)
-    assert graph.tasks == (p, extra, left, right, bottom)  # roots first, in added order
-    assert graph.reference == (graph.index[left], graph.index[bottom]) == (2, 4)
+    # Of the ready tasks, the one added first comes first: here, the added order.
+    assert graph.tasks == (p, left, right, bottom, extra)
+    assert graph.reference == (graph.index[left], graph.index[bottom]) == (1, 3)
     assert graph.parameters == (0,)
 
 

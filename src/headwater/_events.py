@@ -34,10 +34,13 @@ EventSink = Callable[[dict[str, Any]], None]
 class EventRecorder:
     """Turns state changes into event dicts and hands them to a sink."""
 
-    def __init__(self, flow_name: str, flow_run_id: str, sink: EventSink) -> None:
+    def __init__(
+        self, flow_name: str, flow_run_id: str, sink: EventSink, *, owns_sink: bool = False
+    ) -> None:
         self.flow_name = flow_name
         self.flow_run_id = flow_run_id
         self._sink = sink
+        self._owns_sink = owns_sink  # close only the files we opened, not user callables
         self._started: dict[tuple[int, int], float] = {}
 
     def task_event(
@@ -100,9 +103,9 @@ class EventRecorder:
         )
 
     def close(self) -> None:
-        """Flush and close the sink if it is a file."""
+        """Close the sink if the recorder opened it (an ``events=`` path)."""
         close = getattr(self._sink, "close", None)
-        if close is not None:
+        if self._owns_sink and close is not None:
             close()
 
 
@@ -132,7 +135,7 @@ def make_recorder(
         return None
     if callable(events):
         return EventRecorder(flow_name, flow_run_id, events)
-    return EventRecorder(flow_name, flow_run_id, _JsonLinesFile(events))
+    return EventRecorder(flow_name, flow_run_id, _JsonLinesFile(events), owns_sink=True)
 
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater._building import active_flow
 from headwater._edge import Edge
-from headwater._graph import FrozenGraph, find_cycle, topological_order
+from headwater._graph import FrozenGraph, find_cycle, is_topological, topological_order
 from headwater._graphstore import _MISSING, GraphStore
 from headwater._parameter import Parameter
 from headwater._task import Task
@@ -205,14 +206,22 @@ class Flow(GraphStore):
     def sorted_tasks(self) -> tuple[Task[Any], ...]:
         """The tasks in a topological order: the same on every call and copy.
 
-        Ties are broken by the order tasks were added.
+        Of the tasks ready at each step, the one added first comes first; so
+        a flow built by calls runs in the order its calls were written.
 
         Raises:
             CycleError: the flow holds a cycle (possible with ``validate=False``).
         """
         if self._sorted is not None and self._sorted[0] == self._version:
             return self._sorted[1]
-        ordered, left_over = topological_order(list(self._tasks), self._downstream_of_unique)
+        tasks = list(self._tasks)
+        edges = ((edge.upstream_task, edge.downstream_task) for edge in self._edges)
+        if is_topological(tasks, edges):
+            # Built by calls, the insertion order is already the order that
+            # topological_order would give: skip the sort.
+            self._sorted = (self._version, tuple(tasks))
+            return self._sorted[1]
+        ordered, left_over = topological_order(tasks, self._downstream_of_unique)
         if left_over:
             cycle = find_cycle(left_over, self._downstream_of)
             shown = " -> ".join(str(task.slug) for task in cycle)
@@ -245,8 +254,21 @@ class Flow(GraphStore):
         """The validated, immutable view of this flow the runner uses."""
         if self._frozen is not None and self._frozen[0] == self._version:
             return self._frozen[1]
+        # The frozen view allocates a few objects per task and none of them
+        # can be cyclic garbage: spare the collector from scanning them.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            graph = self._build_frozen()
+        finally:
+            if collecting:
+                gc.enable()
+        self._frozen = (self._version, graph)
+        return graph
+
+    def _build_frozen(self) -> FrozenGraph:
         self.validate()
-        graph = FrozenGraph(
+        return FrozenGraph(
             self.name,
             self.sorted_tasks(),
             self._edges_to,
@@ -254,8 +276,6 @@ class Flow(GraphStore):
             self.reference_tasks(),
             self.parameters(),
         )
-        self._frozen = (self._version, graph)
-        return graph
 
     # -- copying and merging -------------------------------------------------
 

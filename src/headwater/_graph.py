@@ -8,7 +8,7 @@ The runner works only on that view (tuples and ints), never on the ``Flow``.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from headwater._edge import Edge
     from headwater._task import Task
 
-__all__ = ["FrozenGraph", "find_cycle", "find_path", "topological_order"]
+__all__ = ["FrozenGraph", "find_cycle", "find_path", "is_topological", "topological_order"]
 
 N = TypeVar("N", bound=Hashable)
 
@@ -27,28 +27,39 @@ _NO_CONSTANTS: Mapping[str, Any] = MappingProxyType({})
 def topological_order(
     nodes: Sequence[N], successors: Callable[[N], Iterable[N]]
 ) -> tuple[list[N], list[N]]:
-    """Kahn's algorithm, deterministic: ties are broken by the order of ``nodes``.
+    """Kahn's algorithm, deterministic: of the ready nodes, the earliest in
+    ``nodes`` comes first, so when ``nodes`` is already a topological order
+    (flows built by calls almost always are) the result is ``nodes`` itself.
 
     Returns:
         ``(ordered, left_over)``: ``left_over`` is empty unless the graph has a
         cycle, in which case it holds the nodes on or behind cycles.
     """
-    indegree: dict[N, int] = dict.fromkeys(nodes, 0)
+    position = {node: rank for rank, node in enumerate(nodes)}
+    indegree = [0] * len(nodes)
     for node in nodes:
         for successor in successors(node):
-            indegree[successor] += 1
-    ready = deque(node for node in nodes if indegree[node] == 0)
+            indegree[position[successor]] += 1
+    ready = [rank for rank, degree in enumerate(indegree) if degree == 0]
+    heapq.heapify(ready)
     ordered: list[N] = []
     while ready:
-        node = ready.popleft()
+        node = nodes[heapq.heappop(ready)]
         ordered.append(node)
         for successor in successors(node):
-            indegree[successor] -= 1
-            if indegree[successor] == 0:
-                ready.append(successor)
+            rank = position[successor]
+            indegree[rank] -= 1
+            if indegree[rank] == 0:
+                heapq.heappush(ready, rank)
     if len(ordered) == len(nodes):
         return ordered, []
-    return ordered, [node for node in nodes if indegree[node] > 0]
+    return ordered, [node for node in nodes if indegree[position[node]] > 0]
+
+
+def is_topological(nodes: Sequence[N], edges: Iterable[tuple[N, N]]) -> bool:
+    """Whether every edge ``(a, b)`` has ``a`` before ``b`` in ``nodes``."""
+    position = {node: rank for rank, node in enumerate(nodes)}
+    return all(position[a] < position[b] for a, b in edges)
 
 
 def find_path(start: N, goal: N, successors: Callable[[N], Iterable[N]]) -> list[N] | None:
@@ -105,12 +116,14 @@ class FrozenGraph:
         "reference",  # indices of the reference tasks
         "tasks",  # the tasks, in topological order
         "upstream",  # per task: the edges into it, as (upstream index, edge)
+        "upstream_counts",  # per task: how many distinct tasks are upstream of it
     )
 
     tasks: tuple[Task[Any], ...]
     index: Mapping[Task[Any], int]
     upstream: tuple[tuple[tuple[int, Edge], ...], ...]
     downstream: tuple[tuple[int, ...], ...]
+    upstream_counts: tuple[int, ...]
     constants: tuple[Mapping[str, Any], ...]
     reference: tuple[int, ...]
     parameters: tuple[int, ...]
@@ -126,27 +139,37 @@ class FrozenGraph:
         parameter_tasks: Iterable[Task[Any]] = (),
     ) -> None:
         self.flow_name = flow_name
-        self.tasks = tuple(ordered_tasks)
-        index = {task: position for position, task in enumerate(self.tasks)}
+        tasks = self.tasks = tuple(ordered_tasks)
+        index = {task: position for position, task in enumerate(tasks)}
         self.index = index
         upstream: list[tuple[tuple[int, Edge], ...]] = []
-        downstream: list[list[int]] = [[] for _ in self.tasks]
+        downstream: list[list[int]] = [[] for _ in tasks]
+        counts: list[int] = []
         empty: tuple[tuple[int, Edge], ...] = ()
-        for position, task in enumerate(self.tasks):
+        append_upstream, append_count = upstream.append, counts.append
+        for position, task in enumerate(tasks):
             edges = edges_to.get(task)
             if not edges:
-                upstream.append(empty)
+                append_upstream(empty)
+                append_count(0)
+                continue
+            if len(edges) == 1:
+                edge = edges[0]
+                upstream_index = index[edge.upstream_task]
+                append_upstream(((upstream_index, edge),))
+                downstream[upstream_index].append(position)
+                append_count(1)
                 continue
             pairs = tuple((index[edge.upstream_task], edge) for edge in edges)
-            upstream.append(pairs)
-            seen: set[int] = set()
-            for upstream_index, _ in pairs:
-                if upstream_index not in seen:
-                    seen.add(upstream_index)
-                    downstream[upstream_index].append(position)
+            append_upstream(pairs)
+            distinct = dict.fromkeys(upstream_index for upstream_index, _ in pairs)
+            for upstream_index in distinct:
+                downstream[upstream_index].append(position)
+            append_count(len(distinct))
         self.upstream = tuple(upstream)
-        self.downstream = tuple(tuple(items) for items in downstream)
-        self.constants = tuple(constants.get(task, _NO_CONSTANTS) for task in self.tasks)
+        self.downstream = tuple(map(tuple, downstream))
+        self.upstream_counts = tuple(counts)
+        self.constants = tuple(constants.get(task, _NO_CONSTANTS) for task in tasks)
         self.reference = tuple(sorted(index[task] for task in reference_tasks))
         self.parameters = tuple(sorted(index[task] for task in parameter_tasks))
 

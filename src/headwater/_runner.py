@@ -71,18 +71,31 @@ from headwater._taskrun import (
 from headwater.context import _pop, _push, _snapshot
 from headwater.executors.base import Executor
 from headwater.executors.local import LocalExecutor
-from headwater.states import Failed, Finished, Mapped, Pending, Running, State, Success, Waiting
+from headwater.states import (
+    Cached,
+    Failed,
+    Finished,
+    Mapped,
+    Pending,
+    Running,
+    State,
+    Success,
+    Waiting,
+)
 
 if TYPE_CHECKING:
+    from headwater._checkpoint import Checkpoint
     from headwater._flow import Flow
     from headwater._graph import FrozenGraph
     from headwater._task import Task
+    from headwater.stores import ResultStore
 
 __all__ = ["FlowRun", "run_flow"]
 
 logger = logging.getLogger("headwater.runner")
 
 _PENDING = Pending()
+_ALL_SUCCESSFUL = triggers.all_successful
 _NOT_MAPPED = -1
 
 
@@ -94,6 +107,8 @@ def run_flow(
     *,
     cache_store: CacheStore | None = None,
     events: str | os.PathLike[str] | EventSink | None = None,
+    store: ResultStore | None = None,
+    resume: str | None = None,
 ) -> State:
     """Validate ``flow`` and its parameters, run it, return the flow state.
 
@@ -105,17 +120,33 @@ def run_flow(
         cache_store: where cached results live (default: per process memory).
         events: record every state change: a path (JSON lines appended) or a
             callable given each event dict (see ``headwater._events``).
+        store: checkpoint every result and final state to this result store
+            (and keep ``cache_for`` entries there); see ``headwater.stores``.
+        resume: with ``store``, the id of a checkpointed run (or
+            ``"latest"``) to resume: its successful tasks are not run again.
 
     Raises:
         GraphError: the flow is not valid.
         ParameterError: missing required or unknown parameters.
+        ResumeError: ``resume`` names no checkpointed run, or the flow changed.
         KeyboardInterrupt: re-raised after the states so far are attached to
             it as ``exc.flow_state`` (resume with ``task_states=``).
     """
     graph = flow._freeze()
     values = resolve_parameters(graph, parameters or {})
+    checkpoint = None
+    if store is not None:
+        from headwater._checkpoint import open_checkpoint
+
+        checkpoint, task_states, cache_store = open_checkpoint(
+            store, graph, values, resume, task_states, cache_store
+        )
+    elif resume is not None:
+        raise ValueError("resume= needs store=: the store that holds the run's checkpoint")
     run = FlowRun(flow, graph, values, executor or LocalExecutor(), task_states, cache_store)
     run.events = make_recorder(events, graph.flow_name, run.run_id)
+    if checkpoint is not None:
+        run.checkpoint = checkpoint.start(run.run_id)
     try:
         return run.run()
     finally:
@@ -147,7 +178,7 @@ class FlowRun:
         for task, state in (seeds or {}).items():
             if task in graph.index:
                 self.seeds[graph.index[task]] = state
-        self.blocked = [len({up for up, _ in edges}) for edges in graph.upstream]
+        self.blocked = list(graph.upstream_counts)
         self.ready: deque[tuple[int, int]] = deque(
             (index, _NOT_MAPPED) for index in range(count) if self.blocked[index] == 0
         )
@@ -160,6 +191,7 @@ class FlowRun:
         self.element_wise = ElementWise(graph)
         self.sequence = 0
         self.events: EventRecorder | None = None
+        self.checkpoint: Checkpoint | None = None  # set when run with store=
         self.log = logger.isEnabledFor(logging.INFO)
         self.base_context = {
             **_snapshot(),
@@ -202,6 +234,9 @@ class FlowRun:
         synchronous = self.executor.synchronous
         capacity = max(1, self.executor.max_workers * self.executor.submit_ahead)
         ready, timeline, in_flight, due = self.ready, self.timeline, self.in_flight, self.due
+        # Nothing to report or seed: ordinary tasks may take the short path.
+        plain = synchronous and self.events is None and not self.log and not self.seeds
+        plain = plain and self.checkpoint is None
         while ready or timeline or in_flight or due:
             if timeline:
                 now = time.monotonic()
@@ -212,7 +247,9 @@ class FlowRun:
                 unit, run_count, previous = due.popleft()
                 self._start(unit, run_count, synchronous, previous)
             while ready and len(in_flight) < capacity:
-                self._start(ready.popleft(), 1, synchronous)
+                unit = ready.popleft()
+                if not (plain and unit[1] < 0 and self._run_plain(unit[0])):
+                    self._start(unit, 1, synchronous)
             if in_flight:
                 done = self.executor.wait(list(in_flight), self._time_to_next_retry())
                 for future in done:
@@ -236,6 +273,47 @@ class FlowRun:
         return max(0.0, self.timeline[0][0] - time.monotonic())
 
     # -- one unit ------------------------------------------------------------
+
+    def _run_plain(self, index: int) -> bool:
+        """Run task ``index`` now if it is the common case; else return False.
+
+        The common case (no map, cache, handler or custom trigger; every
+        upstream task plainly successful) needs none of the general path's
+        steps, and it is most of the tasks of big flows: the cost of running
+        it is a dict of inputs, the context, the call and its state.
+        """
+        task = self.graph.tasks[index]
+        if (
+            task.trigger is not _ALL_SUCCESSFUL
+            or task.mapped
+            or task.cache_for is not None
+            or task.state_handlers
+        ):
+            return False
+        states = self.states
+        inputs = dict(self.graph.constants[index])
+        for upstream_index, edge in self.graph.upstream[index]:
+            upstream_state = states[upstream_index]
+            kind = type(upstream_state)
+            if kind is not Success and kind is not Cached:
+                return False  # skips, failures, maps: the general path decides
+            if edge.key is not None:
+                inputs[edge.key] = upstream_state.result  # type: ignore[union-attr]
+        context_values = {
+            **self.base_context,
+            "task_name": task.name,
+            "task_slug": task.slug,
+            "task_tags": task.tags,
+            "map_index": None,
+            "task_run_count": 1,
+            "is_waiting": False,
+        }
+        state = run_attempt(task, inputs, context_values, task.timeout)
+        if type(state) is Success:
+            self._resolve(index, state)
+        else:
+            self._after_try((index, _NOT_MAPPED), 1, _PENDING, state)
+        return True
 
     def _start(
         self, unit: tuple[int, int], run_count: int, synchronous: bool, previous: State = _PENDING
@@ -432,6 +510,8 @@ class FlowRun:
         """A unit reached its final state for this run."""
         index, map_index = unit
         task = self.graph.tasks[index]
+        if self.checkpoint is not None:
+            state = self.checkpoint.task_finished(task, map_index, state)
         if self.events is not None:
             self.events.task_event(task, unit, run_count, old, state, final=True)
         if self.log:

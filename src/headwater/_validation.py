@@ -28,23 +28,27 @@ def validate_flow(flow: Flow) -> None:
         FlowValidationError: any other problem.
     """
     problems: list[str] = []
-    tasks = flow._tasks
-    for edge in flow._edges:
-        for end in (edge.upstream_task, edge.downstream_task):
-            if end not in tasks:
-                problems.append(f"edge {edge!r} refers to {end!r}, which is not in the flow")
-    seen_slugs: dict[str, Any] = {}
+    tasks, slugs = flow._tasks, flow._slugs
+    edges_to, all_constants = flow._edges_to, flow.constants
     for task in tasks:
         slug = task.slug
         if slug is None:
             problems.append(f"task {task!r} has no slug")
-        elif slug in seen_slugs:
-            problems.append(f"tasks {seen_slugs[slug]!r} and {task!r} share the slug {slug!r}")
-        else:
-            seen_slugs[slug] = task
-        problems.extend(_input_problems(flow, task))
-        if len(problems) > _MAX_LISTED:
-            break
+        elif slugs.get(slug) is not task:
+            owner = slugs.get(slug)
+            problems.append(
+                f"tasks {owner!r} and {task!r} share the slug {slug!r}"
+                if owner is not None
+                else f"task {task!r} has the slug {slug!r}, changed after it was added to "
+                "the flow; slugs must stay fixed"
+            )
+        edges = edges_to.get(task)
+        constants = all_constants.get(task)
+        signature = task._signature
+        if edges or constants or signature.required:
+            problems.extend(_input_problems(task, edges or (), constants or {}))
+            if len(problems) > _MAX_LISTED:
+                break
     for task in flow._reference_tasks:
         if task not in tasks:
             problems.append(f"reference task {task!r} is not in the flow")
@@ -59,14 +63,12 @@ def validate_flow(flow: Flow) -> None:
     flow.sorted_tasks()  # raises CycleError naming the cycle
 
 
-def _input_problems(flow: Flow, task: Any) -> list[str]:
+def _input_problems(task: Any, edges: Any, constants: Any) -> list[str]:
     signature = task._signature
-    edges = flow._edges_to.get(task, ())
-    constants = flow.constants.get(task, {})
-    if not edges and not constants and not signature.required:
-        return []
     given = {edge.key for edge in edges if edge.key is not None}
     given.update(constants)
+    if not signature.var_keyword and given == signature.names:
+        return []  # the common case: every argument given, each once
     problems = []
     missing = [name for name in signature.required if name not in given]
     if missing:

@@ -24,7 +24,9 @@ __all__ = [
     "HeadwaterError",
     "NoActiveFlowError",
     "ParameterError",
+    "ResumeError",
     "SerializationError",
+    "StoreError",
     "TaskDefinitionError",
 ]
 
@@ -93,3 +95,20 @@ class ParameterError(HeadwaterError, ValueError):
 
 class SerializationError(HeadwaterError, ValueError):
     """A task or flow cannot be serialized or deserialized (names the task)."""
+
+
+class StoreError(HeadwaterError):
+    """A value could not be written to (or read from) a result store."""
+
+
+class ResumeError(HeadwaterError, ValueError):
+    """A run cannot be resumed: unknown run id, or the flow changed since.
+
+    Attributes:
+        changed: slugs of the tasks whose function, inputs or edges changed
+            although the checkpointed run had finished them.
+    """
+
+    def __init__(self, message: str, changed: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.changed = tuple(changed)

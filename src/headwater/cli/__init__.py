@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--events", metavar="PATH", help="append every state change to PATH as JSON lines"
     )
+    run.add_argument(
+        "--store", metavar="PATH", help="checkpoint results and states to a store at PATH"
+    )
+    run.add_argument(
+        "--resume", metavar="RUN_ID", help="resume a run checkpointed in --store ('latest' works)"
+    )
     display = run.add_mutually_exclusive_group()
     display.add_argument(
         "--plain", action="store_true", help="one line per state change, no live bar"

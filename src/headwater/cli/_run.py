@@ -31,7 +31,7 @@ from headwater.cli._load import (
 )
 from headwater.cli._progress import PlainDisplay, RichDisplay, make_display
 from headwater.cli._summary import RunRecord, failures, print_plain, print_rich, rows
-from headwater.errors import GraphError, ParameterError
+from headwater.errors import GraphError, ParameterError, ResumeError
 from headwater.states import State
 
 __all__ = ["EventFanout", "exit_code", "run_command"]
@@ -90,6 +90,7 @@ def run_command(args: argparse.Namespace) -> int:
     pickled = args.executor in ("processes", "dask") or args.address is not None
     if pickled and is_file_target(split_target(args.target)[0]):
         pickle_by_value(module)  # workers cannot import a flow file by name
+    store_options = _store_options(getattr(args, "store", None), getattr(args, "resume", None))
     events_file = _open_events(args.events)
     mode = "quiet" if args.quiet else "plain" if args.plain else "auto"
     display = make_display(mode, len(flow.tasks), flow.name)
@@ -99,11 +100,11 @@ def run_command(args: argparse.Namespace) -> int:
     interrupted = False
     display.start()
     try:
-        state = flow.run(parameters=parameters, executor=executor, events=sinks)
+        state = flow.run(parameters=parameters, executor=executor, events=sinks, **store_options)
     except KeyboardInterrupt as interrupt:
         interrupted = True
         state = getattr(interrupt, "flow_state", None) or _nothing_ran()
-    except (ParameterError, GraphError) as error:
+    except (ParameterError, GraphError, ResumeError) as error:
         raise CliError(str(error)) from None
     except ImportError as error:
         raise CliError(f"the executor could not start: {error}") from None
@@ -111,6 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
         display.stop()
         sinks.close()
     _report(flow, state, record, display, time.monotonic() - started)
+    if store_options:
+        _report_checkpoint(store_options["store"])
     if interrupted:
         print("interrupted (Ctrl-C): the table shows the states reached so far", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -121,6 +124,26 @@ def _nothing_ran() -> State:
     from headwater.states import Failed
 
     return Failed("interrupted before any task finished", {})
+
+
+def _store_options(path: str | None, resume: str | None) -> dict[str, Any]:
+    if path is None:
+        if resume is not None:
+            raise CliError("--resume needs --store: the store that holds the run's checkpoint")
+        return {}
+    from headwater.stores import LocalStore
+
+    try:
+        return {"store": LocalStore(path), "resume": resume}
+    except OSError as error:
+        raise CliError(f"cannot use the store: {error}") from None
+
+
+def _report_checkpoint(store: Any) -> None:
+    from headwater.stores import last_run_id
+
+    run_id = last_run_id(store)
+    print(f"checkpointed run {run_id} in {store.path} (resume with --resume {run_id})")
 
 
 def _open_events(path: str | None) -> Sink | None:
