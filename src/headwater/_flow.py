@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from headwater._building import active_flow
 from headwater._edge import Edge
 from headwater._graph import FrozenGraph, find_cycle, is_topological, topological_order
-from headwater._graphstore import _MISSING, GraphStore
+from headwater._graphstore import _MISSING, GraphStore, _AllOrNothing
 from headwater._parameter import Parameter
 from headwater._task import Task
 from headwater.errors import (
@@ -306,10 +306,7 @@ class Flow(GraphStore):
             GraphError: the union would hold a duplicate slug, key, or a cycle;
                 this flow is left unchanged.
         """
-        owner = self._journal is None
-        if owner:
-            self._journal = []
-        try:
+        with _AllOrNothing(self):
             for task in other_flow._tasks:
                 self.add_task(task)
             for edge in other_flow._edges:
@@ -320,13 +317,6 @@ class Flow(GraphStore):
                 for key, value in constants.items():
                     if self.constants.get(task, {}).get(key, _MISSING) is not value:
                         self._set_constant(task, key, value)
-        except BaseException:
-            if owner:
-                self._rollback()
-            raise
-        finally:
-            if owner:
-                self._journal = None
 
     # -- running, serialization, drawing (each in its own module) ------------
 

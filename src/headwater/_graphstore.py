@@ -29,6 +29,30 @@ _COLLECTIONS = (list, tuple, set, frozenset, dict)
 _MISSING: Any = object()
 
 
+class _AllOrNothing:
+    """``with _AllOrNothing(store):`` undoes the block's changes if it raises.
+
+    Nested blocks join the outermost one: only it commits or rolls back.
+    """
+
+    __slots__ = ("owner", "store")
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.owner = store._journal is None
+        if self.owner:
+            store._journal = []
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        if self.owner:
+            if kind is not None:
+                self.store._rollback()
+            self.store._journal = None
+
+
 class GraphStore:
     """Tasks, edges and constants, with journaled all-or-nothing changes."""
 
@@ -105,18 +129,8 @@ class GraphStore:
                 ``validate=False``); the flow is left unchanged.
             DuplicateEdgeKeyError: ``downstream_task`` already has an input ``key``.
         """
-        owner = self._journal is None
-        if owner:
-            self._journal = []
-        try:
+        with _AllOrNothing(self):
             return self._add_edge(upstream_task, downstream_task, key, validate, mapped)
-        except BaseException:
-            if owner:
-                self._rollback()
-            raise
-        finally:
-            if owner:
-                self._journal = None
 
     def _add_edge(
         self,
@@ -251,10 +265,7 @@ class GraphStore:
         validate: bool = True,
     ) -> None:
         """Add ``task`` with its inputs, all or nothing (used by ``Task.bind``)."""
-        owner = self._journal is None
-        if owner:
-            self._journal = []
-        try:
+        with _AllOrNothing(self):
             self.add_task(task)
             for key, value in arguments.items():
                 self._add_input(task, key, value, mapped, validate)
@@ -262,13 +273,6 @@ class GraphStore:
                 if not isinstance(upstream, Task):
                     raise TypeError(f"upstream_tasks must hold tasks, got {upstream!r}")
                 self._add_edge(upstream, task, None, validate, False)
-        except BaseException:
-            if owner:
-                self._rollback()
-            raise
-        finally:
-            if owner:
-                self._journal = None
 
     def _add_input(
         self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool
@@ -314,10 +318,7 @@ class GraphStore:
         Raises:
             GraphError: a cycle, duplicate slug or duplicate key; nothing changed.
         """
-        owner = self._journal is None
-        if owner:
-            self._journal = []
-        try:
+        with _AllOrNothing(self):
             self.add_task(task)
             for upstream in upstream_tasks or ():
                 self._add_edge(upstream, task, None, validate, False)
@@ -325,31 +326,14 @@ class GraphStore:
                 self._add_edge(task, downstream, None, validate, False)
             for key, value in (keyword_tasks or {}).items():
                 self._add_input(task, key, value, mapped, validate)
-        except BaseException:
-            if owner:
-                self._rollback()
-            raise
-        finally:
-            if owner:
-                self._journal = None
 
     def chain(self, *tasks: Task[Any]) -> list[Edge]:
         """Add state-only edges ``tasks[0] -> tasks[1] -> ...``, all or nothing."""
-        owner = self._journal is None
-        if owner:
-            self._journal = []
-        try:
+        with _AllOrNothing(self):
             return [
                 self._add_edge(upstream, downstream, None, True, False)
                 for upstream, downstream in itertools.pairwise(tasks)
             ]
-        except BaseException:
-            if owner:
-                self._rollback()
-            raise
-        finally:
-            if owner:
-                self._journal = None
 
 
 def _remove_last(index: dict[Task[Any], list[Edge]], task: Task[Any], edge: Edge) -> None:
