@@ -4,9 +4,9 @@ Run as a script: ``python tests/_crash_flow.py STORE [RUN_ID]``. Each task
 appends its name to ``$HW_CRASH_DIR/calls.txt`` when it runs. The task named
 by ``$HW_CRASH_AT`` kills the process with ``SIGKILL`` the first time it runs
 (a ``crashed`` marker file makes the second time go on). With
-``$HW_KILL_IN_WRITE=partial`` (or ``truncated``), the process instead dies while
-writing the result of ``$HW_CRASH_AT``: a half-written temporary file is left
-behind (or a truncated file replaces the result). The final results are
+``$HW_KILL_IN_WRITE=1``, the process instead dies halfway through writing the
+checkpoint record (with the result) of ``$HW_CRASH_AT``: a torn record is
+left at the end of the run's journal. The final results are
 printed as JSON, by task name.
 """
 
@@ -41,19 +41,23 @@ def _mark(name: str) -> None:
             _die()
 
 
-def _kill_during_writes(mode: str) -> None:
-    """Die inside ``os.replace`` of the first result written after the crash mark."""
-    real_replace = os.replace
+def _kill_during_writes() -> None:
+    """Die halfway through the first checkpoint record written after the mark."""
+    from headwater import stores
 
-    def replace(source: Any, target: Any) -> None:
-        if "/results/" in str(target) and (_out() / "crashed").exists():
-            os.truncate(source, os.path.getsize(source) // 2)
-            if mode == "truncated":
-                real_replace(source, target)
-            _die()
-        real_replace(source, target)
+    real_append = stores._FileJournal.append
 
-    os.replace = replace  # type: ignore[assignment]
+    def append(journal: Any, value: Any) -> None:
+        if not (_out() / "crashed").exists():
+            real_append(journal, value)
+            return
+        payload = journal._serializer.dumps(value)
+        frame = stores._HEADER.pack(stores._MAGIC, len(payload), stores._digest(payload))
+        record = frame + payload
+        os.write(journal._fd, record[: len(record) // 2])
+        _die()
+
+    stores._FileJournal.append = append  # type: ignore[method-assign]
 
 
 @task
@@ -89,7 +93,7 @@ with Flow("crashy") as flow:
 def main(argv: list[str]) -> None:
     mode = os.environ.get("HW_KILL_IN_WRITE")
     if mode and not (_out() / "crashed").exists():
-        _kill_during_writes(mode)
+        _kill_during_writes()
     store = LocalStore(argv[1]) if len(argv) > 1 else None
     resume = argv[2] if len(argv) > 2 else None
     options: dict[str, Any] = {} if store is None else {"store": store, "resume": resume}

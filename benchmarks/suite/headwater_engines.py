@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from headwater import Flow, Task, task
-from headwater.executors import Executor, LocalExecutor
-
 from benchmarks.suite import workloads
 from benchmarks.suite.engine import Engine
+
+from headwater import Flow, Task, task
+from headwater.executors import Executor, LocalExecutor
 
 inc = task(workloads.inc)
 add = task(workloads.add)

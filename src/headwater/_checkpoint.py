@@ -4,16 +4,19 @@ and the seeds that resume it in another process.
 Layout in the store (slugs are percent-quoted; ``[i]`` marks mapped child
 ``i``)::
 
-    runs/latest                       -> the id of the latest run started
-    runs/<run id>/manifest            -> flow name, parameters' fingerprints,
-                                         per task: source hash, edges, constants
-    runs/<run id>/states/<slug>[i]    -> {"class", "message", "run_id",
-                                         "result": key | None, "checkpointed"}
-    results/<run id>/<slug>[i]        -> the task's result
+    runs/latest              -> the id of the latest run started
+    runs/<run id>/manifest   -> flow name, parameters' fingerprints, and per
+                                task slug: source hash, edges in, constants
+    runs/<run id>/journal    -> one record per final task (or child) state:
+                                {"name": slug[i], "class", "message", "run_id",
+                                 "checkpointed", "result" (successes), "children"}
 
-The runner calls :meth:`Checkpoint.task_finished` with each final task (and
-child) state, which writes the result, then the state record: a record is
-only ever written after its result, so a record never names a missing result.
+The runner calls :meth:`Checkpoint.task_finished` with each final state; its
+record, result included, is appended to the run's journal in one framed write
+(length and checksum), so a process killed mid-write leaves a torn last record
+that readers ignore. One append per task, instead of one file per task, is
+what keeps the overhead per task small (see ``benchmarks/checkpoint.py``).
+A store without journals gets one key per record (``<journal>/<i>``).
 :func:`open_checkpoint` loads a checkpointed run's records and turns the
 successful ones into ``task_states=`` seeds (failed, waiting and never-run
 tasks run again); it refuses when a task that had finished has changed.
@@ -30,9 +33,18 @@ from urllib.parse import quote
 
 from headwater._cache import CacheStore, task_cache_key
 from headwater._fingerprint import fingerprint, fingerprint_mapping
+from headwater._taskrun import describe_exception
 from headwater.errors import ResumeError, StoreError
 from headwater.states import Cached, Mapped, Pending, Skipped, State, Success, _rebuild
-from headwater.stores import LATEST_KEY, RESTORED_PREFIX, ResultStore, StoreCacheStore, last_run_id
+from headwater.stores import (
+    LATEST_KEY,
+    RESTORED_PREFIX,
+    Journal,
+    JournalStore,
+    ResultStore,
+    StoreCacheStore,
+    last_run_id,
+)
 
 if TYPE_CHECKING:
     from headwater._graph import FrozenGraph
@@ -42,7 +54,6 @@ __all__ = ["Checkpoint", "open_checkpoint", "source_hash"]
 
 _RESTORABLE: dict[str, type[State]] = {"Success": Success, "Cached": Cached, "Skipped": Skipped}
 _WAS = "; was: "
-_MAX_CHILD_GAP = 8  # consecutive missing child records that end the search
 _sources: weakref.WeakKeyDictionary[Callable[..., Any], str] = weakref.WeakKeyDictionary()
 
 
@@ -88,61 +99,110 @@ def _name(task: Task[Any], map_index: int) -> str:
 
 
 class Checkpoint:
-    """Writes one run's results and final states to ``store`` as they come."""
+    """Writes one run's final states (with their results) to ``store`` as they come."""
 
     def __init__(self, store: ResultStore, graph: FrozenGraph, manifest: dict[str, Any]) -> None:
         self.store = store
         self.graph = graph
         self.manifest = manifest
         self.run_id = ""
-        # id(seed state) -> (the seed, its result key, the run it came from)
-        self.restored: dict[int, tuple[State, str | None, str]] = {}
+        self.journal: Journal | None = None
+        self.fetch: Callable[[Any], Any] = _identity
         self._written: set[str] = set()
 
-    def start(self, run_id: str) -> Checkpoint:
-        """Write the manifest of run ``run_id`` and make it the latest run."""
+    def start(self, run_id: str, fetch: Callable[[Any], Any] | None = None) -> Checkpoint:
+        """Write the manifest of run ``run_id``, make it the latest run, open its journal.
+
+        Args:
+            run_id: the flow run's id.
+            fetch: brings a result the executor keeps elsewhere (Dask) here.
+        """
         self.run_id = run_id
+        if fetch is not None:
+            self.fetch = fetch
         self.store.put(f"runs/{run_id}/manifest", {**self.manifest, "run_id": run_id})
         self.store.put(LATEST_KEY, run_id)
+        self.journal = open_journal(self.store, f"runs/{run_id}/journal")
         return self
+
+    def close(self) -> None:
+        """Finish the journal (a durable store syncs it)."""
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
 
     def task_finished(self, task: Task[Any], map_index: int, state: State) -> State:
         """Checkpoint a final state; the state to keep (noting a result not stored)."""
-        name = _name(task, map_index)
         if isinstance(state, Mapped) and map_index < 0:
             for child_index, child in enumerate(state.map_states):
                 if _name(task, child_index) not in self._written:
                     self._write(task, _name(task, child_index), child)
-        return self._write(task, name, state)
+        return self._write(task, _name(task, map_index), state)
 
     def _write(self, task: Task[Any], name: str, state: State) -> State:
+        assert self.journal is not None, "start() the checkpoint first"
         record: dict[str, Any] = {
+            "name": name,
             "class": type(state).__name__,
             "message": state.message,
             "run_id": self.run_id,
-            "result": None,
             "checkpointed": True,
         }
-        origin = self.restored.get(id(state))
-        if origin is not None:
-            record["result"], record["restored_from"] = origin[1], origin[2]
-        elif isinstance(state, Mapped):
+        if isinstance(state, Mapped):
             record["children"] = len(state.map_states)
         elif type(state) in _RESTORABLE.values() and state.result is not None:
-            key = f"results/{self.run_id}/{name}"
             try:
-                self.store.put(key, state.result)
-                record["result"] = key
+                self.journal.append({**record, "result": self.fetch(state.result)})
+                self._written.add(name)
+                return state
             except StoreError as error:
-                record["checkpointed"] = False
                 cached = " or cached" if task.cache_for is not None else ""
-                note = f"result not checkpointed{cached}: {error}"
+                cause = describe_exception(error.__cause__ or error)
+                serializer = getattr(self.store, "serializer", "its serializer")
+                note = f"result not checkpointed{cached}: {serializer!r} failed with {cause}"
                 message = note if state.message is None else f"{state.message}; {note}"
                 state = _rebuild(type(state), {**state._fields(), "message": message})
-                record["message"] = message
-        self.store.put(f"runs/{self.run_id}/states/{name}", record)
+                record.update(message=message, checkpointed=False)
+        self.journal.append(record)
         self._written.add(name)
         return state
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def open_journal(store: ResultStore, key: str) -> Journal:
+    """The store's own journal when it keeps journals, else one key per record."""
+    if isinstance(store, JournalStore):
+        return store.open_journal(key)
+    return _KeyedJournal(store, key)
+
+
+def read_journal(store: ResultStore, key: str) -> list[Any]:
+    """The records :func:`open_journal` wrote under ``key``."""
+    if isinstance(store, JournalStore):
+        return store.read_journal(key)
+    records: list[Any] = []
+    while True:
+        try:
+            records.append(store.get(f"{key}/{len(records):08d}"))
+        except KeyError:
+            return records
+
+
+class _KeyedJournal:
+    """A journal over a plain result store: record ``i`` under ``<key>/<i>``."""
+
+    def __init__(self, store: ResultStore, key: str) -> None:
+        self._store, self._key, self._count = store, key, 0
+
+    def append(self, value: Any) -> None:
+        self._store.put(f"{self._key}/{self._count:08d}", value)
+        self._count += 1
+
+    def close(self) -> None:
+        pass
 
 
 def open_checkpoint(
@@ -219,11 +279,12 @@ def _restore(checkpoint: Checkpoint, run_id: str) -> dict[Task[Any], State]:
             "from that run's; start a new run instead",
             changed_parameters,
         )
+    records = {record["name"]: record for record in read_journal(store, f"runs/{run_id}/journal")}
     seeds: dict[Task[Any], State] = {}
     changed: list[str] = []
     for task in graph.tasks:
         slug = str(task.slug)
-        seed = _restore_task(checkpoint, run_id, task)
+        seed = _restore_task(run_id, task, records)
         if old["tasks"].get(slug) != new["tasks"][slug]:
             if seed is not None:
                 changed.append(slug)
@@ -239,59 +300,48 @@ def _restore(checkpoint: Checkpoint, run_id: str) -> dict[Task[Any], State]:
     return seeds
 
 
-def _restore_task(checkpoint: Checkpoint, run_id: str, task: Task[Any]) -> State | None:
-    record = _record(checkpoint.store, run_id, _name(task, -1))
+def _restore_task(run_id: str, task: Task[Any], records: dict[str, dict[str, Any]]) -> State | None:
+    record = records.get(_name(task, -1))
     if task.mapped and (record is None or record["class"] == "Mapped"):
-        return _restore_map(checkpoint, run_id, task, record)
-    return None if record is None else _restore_record(checkpoint, run_id, record)
+        return _restore_map(run_id, task, record, records)
+    return None if record is None else _restore_record(run_id, record)
 
 
 def _restore_map(
-    checkpoint: Checkpoint, run_id: str, task: Task[Any], record: dict[str, Any] | None
+    run_id: str,
+    task: Task[Any],
+    record: dict[str, Any] | None,
+    records: dict[str, dict[str, Any]],
 ) -> State | None:
-    children: list[State] = []
-    index, gap = 0, 0
-    count = record["children"] if record is not None else None
-    while (index < count) if count is not None else gap < _MAX_CHILD_GAP:
-        child_record = _record(checkpoint.store, run_id, _name(task, index))
-        child = None if child_record is None else _restore_record(checkpoint, run_id, child_record)
-        gap = 0 if child_record is not None else gap + 1
-        children.append(child or Pending(f"not finished in run {run_id}: runs again"))
-        index += 1
-    if count is None:  # the map did not finish: a pending child makes it run again
-        del children[len(children) - gap + 1 :]
-    if not any(checkpoint.restored.get(id(child)) for child in children):
+    if record is not None:
+        count: int = record["children"]
+    else:  # the map did not finish: its children that did have records
+        prefix = _name(task, -1) + "["
+        found = [int(n[len(prefix) : -1]) for n in records if n.startswith(prefix)]
+        count = max(found, default=-1) + 1
+    restored = [_restore_record(run_id, records.get(_name(task, i))) for i in range(count)]
+    if not any(restored):
         return None
-    message = record["message"] if record is not None else "mapped (not finished)"
-    state = Mapped(
+    pending = Pending(f"not finished in run {run_id}: runs again")
+    children = [child or pending for child in restored]
+    if record is None:  # the map did not finish: a pending child makes it run again
+        children.append(pending)
+    message = record["message"] if record is not None else None
+    return Mapped(
         _restored_message(run_id, message), [child.result for child in children], children
     )
-    return state
 
 
-def _restore_record(checkpoint: Checkpoint, run_id: str, record: dict[str, Any]) -> State | None:
-    kind = _RESTORABLE.get(record["class"])
-    if kind is None or not record.get("checkpointed", True):
+def _restore_record(run_id: str, record: dict[str, Any] | None) -> State | None:
+    if record is None or not record["checkpointed"]:
         return None
-    key = record["result"]
-    try:
-        result = None if key is None else checkpoint.store.get(key)
-    except KeyError:
-        return None  # missing or incomplete: the task runs again
-    state = kind(_restored_message(run_id, record["message"]), result)
-    checkpoint.restored[id(state)] = (state, key, run_id)
-    return state
+    kind = _RESTORABLE.get(record["class"])
+    if kind is None:
+        return None
+    return kind(_restored_message(run_id, record["message"]), record.get("result"))
 
 
 def _restored_message(run_id: str, message: str | None) -> str:
-    if message and message.startswith(RESTORED_PREFIX) and _WAS in message:
-        message = message.split(_WAS, 1)[1]
+    if message and message.startswith(RESTORED_PREFIX):  # keep the original message only
+        message = message.split(_WAS, 1)[1] if _WAS in message else None
     return f"{RESTORED_PREFIX}{run_id}" + (f"{_WAS}{message}" if message else "")
-
-
-def _record(store: ResultStore, run_id: str, name: str) -> dict[str, Any] | None:
-    try:
-        record: dict[str, Any] = store.get(f"runs/{run_id}/states/{name}")
-    except KeyError:
-        return None
-    return record

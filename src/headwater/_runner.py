@@ -142,16 +142,20 @@ def run_flow(
             store, graph, values, resume, task_states, cache_store
         )
     elif resume is not None:
-        raise ValueError("resume= needs store=: the store that holds the run's checkpoint")
+        from headwater.errors import ResumeError
+
+        raise ResumeError("resume= needs store=: the store that holds the run's checkpoint")
     run = FlowRun(flow, graph, values, executor or LocalExecutor(), task_states, cache_store)
     run.events = make_recorder(events, graph.flow_name, run.run_id)
     if checkpoint is not None:
-        run.checkpoint = checkpoint.start(run.run_id)
+        run.checkpoint = checkpoint.start(run.run_id, run.executor.fetch)
     try:
         return run.run()
     finally:
         if run.events is not None:
             run.events.close()
+        if run.checkpoint is not None:
+            run.checkpoint.close()
 
 
 class FlowRun:

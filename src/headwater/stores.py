@@ -26,25 +26,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import logging
 import os
-import pickle
 import struct
 import tempfile
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from headwater import cache_validators
+from headwater._serializers import JSONSerializer, PickleSerializer, Serializer
+from headwater._storecache import StoreCacheStore
 from headwater.errors import StoreError
-from headwater.states import Cached, State
-
-logger = logging.getLogger("headwater.stores")
+from headwater.states import State
 
 __all__ = [
     "JSONSerializer",
+    "Journal",
+    "JournalStore",
     "LocalStore",
     "MemoryStore",
     "PickleSerializer",
@@ -58,69 +55,6 @@ __all__ = [
 
 RESTORED_PREFIX = "restored from checkpoint of run "
 LATEST_KEY = "runs/latest"
-
-
-@runtime_checkable
-class Serializer(Protocol):
-    """Turns values into bytes and back."""
-
-    def dumps(self, value: Any) -> bytes:
-        """The bytes of ``value``; raises when it cannot be serialized."""
-        ...
-
-    def loads(self, data: bytes) -> Any:
-        """The value ``data`` holds."""
-        ...
-
-
-class PickleSerializer:
-    """Pickle (``cloudpickle`` when installed, so lambdas and local classes work).
-
-    Example:
-        >>> PickleSerializer().loads(PickleSerializer().dumps([1, 2]))
-        [1, 2]
-    """
-
-    def __init__(self, protocol: int = pickle.HIGHEST_PROTOCOL) -> None:
-        self.protocol = protocol
-        try:
-            import cloudpickle  # type: ignore[import-not-found,import-untyped,unused-ignore]
-
-            self._dumps: Any = cloudpickle.dumps
-        except ImportError:
-            self._dumps = pickle.dumps
-
-    def dumps(self, value: Any) -> bytes:
-        """Pickle ``value``."""
-        data: bytes = self._dumps(value, protocol=self.protocol)
-        return data
-
-    def loads(self, data: bytes) -> Any:
-        """Unpickle ``data`` (only read stores you trust)."""
-        return pickle.loads(data)
-
-    def __repr__(self) -> str:
-        return "PickleSerializer()"
-
-
-class JSONSerializer:
-    """JSON (UTF-8): portable and readable, for JSON-compatible results only.
-
-    Example:
-        >>> JSONSerializer().dumps({"a": [1, 2]})
-        b'{"a":[1,2]}'
-    """
-
-    def dumps(self, value: Any) -> bytes:
-        """``value`` as compact JSON; ``TypeError`` for what JSON cannot hold."""
-        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
-
-    def loads(self, data: bytes) -> Any:
-        """The value the JSON ``data`` holds."""
-        return json.loads(data)
-
-    def __repr__(self) -> str:
-        return "JSONSerializer()"
 
 
 @runtime_checkable
@@ -141,6 +75,35 @@ class ResultStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (no error when absent)."""
+        ...
+
+
+class Journal(Protocol):
+    """An append-only sequence of values (one run's checkpoint records)."""
+
+    def append(self, value: Any) -> None:
+        """Add ``value`` at the end; ``StoreError`` if it cannot be serialized."""
+        ...
+
+    def close(self) -> None:
+        """Finish writing (a durable store syncs the journal to disk here)."""
+        ...
+
+
+@runtime_checkable
+class JournalStore(Protocol):
+    """A result store that also keeps journals: one cheap append per record.
+
+    Checkpoints use journals when the store has them (``LocalStore`` and
+    ``MemoryStore`` do), else one ``put`` per record.
+    """
+
+    def open_journal(self, key: str) -> Journal:
+        """A new journal under ``key`` to append to."""
+        ...
+
+    def read_journal(self, key: str) -> list[Any]:
+        """The whole records of the journal under ``key`` (``[]`` when absent)."""
         ...
 
 
@@ -167,6 +130,7 @@ class MemoryStore:
     def __init__(self, serializer: Serializer | None = None) -> None:
         self.serializer = serializer if serializer is not None else PickleSerializer()
         self._data: dict[str, bytes] = {}
+        self._journals: dict[str, list[bytes]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Any:
@@ -185,10 +149,30 @@ class MemoryStore:
         """True when ``key`` holds a value."""
         return key in self._data
 
+    def open_journal(self, key: str) -> Journal:
+        """A journal kept in memory under ``key``."""
+        return _MemoryJournal(self, key)
+
+    def read_journal(self, key: str) -> list[Any]:
+        """The journal's records."""
+        return [self.serializer.loads(data) for data in self._journals.get(key, [])]
+
     def delete(self, key: str) -> None:
         """Forget ``key``."""
         with self._lock:
             self._data.pop(key, None)
+
+
+class _MemoryJournal:
+    def __init__(self, store: MemoryStore, key: str) -> None:
+        self._store, self._key = store, key
+        self._records = store._journals.setdefault(key, [])
+
+    def append(self, value: Any) -> None:
+        self._records.append(_encode(self._store.serializer, self._key, value))
+
+    def close(self) -> None:
+        pass
 
 
 _MAGIC = b"HWR1"
@@ -278,6 +262,34 @@ class LocalStore:
         if self.durable:
             _fsync_directory(directory)
 
+    def open_journal(self, key: str) -> Journal:
+        """A journal file under ``key``: each record is one framed ``write``.
+
+        A record reaches the OS as it is appended, so a killed process loses
+        nothing; with ``durable=True`` the file is ``fsync``-ed on ``close``.
+        """
+        path = self._file(key)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
+        return _FileJournal(path, key, self.serializer, self.durable)
+
+    def read_journal(self, key: str) -> list[Any]:
+        """The whole records of the journal; a torn or corrupt tail is ignored."""
+        try:
+            data = self._file(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return []
+        records, offset, size = [], 0, _HEADER.size
+        while offset + size <= len(data):
+            magic, length, digest = _HEADER.unpack_from(data, offset)
+            payload = data[offset + size : offset + size + length]
+            if magic != _MAGIC or len(payload) != length or _digest(payload) != digest:
+                break  # the rest was never completely written
+            records.append(self.serializer.loads(payload))
+            offset += size + length
+        return records
+
     def cleanup(self) -> int:
         """Remove temporary files left by killed writers; return how many."""
         removed = 0
@@ -286,6 +298,29 @@ class LocalStore:
                 temp.unlink()
                 removed += 1
         return removed
+
+
+class _FileJournal:
+    def __init__(self, path: Path, key: str, serializer: Serializer, durable: bool) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._key, self._serializer, self._durable = key, serializer, durable
+        self._lock = threading.Lock()
+
+    def append(self, value: Any) -> None:
+        payload = _encode(self._serializer, self._key, value)
+        record = memoryview(_HEADER.pack(_MAGIC, len(payload), _digest(payload)) + payload)
+        with self._lock:
+            while record:
+                record = record[os.write(self._fd, record) :]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            if self._durable:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _digest(payload: bytes) -> bytes:
@@ -300,14 +335,6 @@ def _unframe(data: bytes) -> bytes | None:
     if magic != _MAGIC or length != len(payload) or _digest(payload) != digest:
         return None
     return payload
-
-
-class _suppress_os_error:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
-        return kind is not None and issubclass(kind, OSError)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -371,89 +398,3 @@ def provenance(state: State) -> Literal["restored", "cached", "ran", "not run"]:
     if state.is_cached():
         return "cached"
     return "ran" if state.is_finished() else "not run"
-
-
-class StoreCacheStore:
-    """The cache (``CacheStore``) over a result store: entries survive processes.
-
-    Entries are kept under ``cache/<hash>``, where the hash covers the
-    runner's cache key (flow, slug, function) and, once a run registered it
-    (``flow.run(store=...)`` does), a hash of the task's function source: an
-    edited function does not reuse its old entries. Each entry keeps the
-    result, the stable input and parameter fingerprints and the expiration.
-    An entry that cannot be serialized is not cached (the checkpoint note on
-    the task's state says why); the run goes on.
-
-    Args:
-        store: where the entries live.
-        max_entries_per_key: entries kept per task (newest first).
-
-    Example:
-        >>> from headwater.states import Cached
-        >>> cache = StoreCacheStore(MemoryStore())
-        >>> cache.put("flow/t/m.f", Cached("cached result", 7, {"x": "ab"}))
-        >>> [entry.result for entry in cache.get("flow/t/m.f")]
-        [7]
-    """
-
-    def __init__(self, store: ResultStore, max_entries_per_key: int = 32) -> None:
-        self.store = store
-        self.max_entries_per_key = max_entries_per_key
-        self.sources: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def register(self, key: str, source_hash: str) -> None:
-        """Tie the entries under runner key ``key`` to a function source hash."""
-        self.sources[key] = source_hash
-
-    def _key(self, key: str) -> str:
-        base = key
-        if key.endswith("]") and "[" in key:
-            head, _, index = key[:-1].rpartition("[")
-            base = head if index.isdigit() else key
-        identity = f"{key}\0{self.sources.get(base, '')}"
-        return "cache/" + hashlib.sha256(identity.encode()).hexdigest()[:40]
-
-    def get(self, key: str) -> list[Cached]:
-        """The unexpired entries under ``key``, newest first."""
-        try:
-            records: list[dict[str, Any]] = self.store.get(self._key(key))
-        except KeyError:
-            return []
-        now = cache_validators._now()
-        entries = [_cached(record) for record in records]
-        return [e for e in entries if e.expiration is None or e.expiration > now]
-
-    def put(self, key: str, state: Cached) -> None:
-        """Store ``state`` as the newest entry under ``key`` (not if unserializable)."""
-        record = {
-            "message": state.message,
-            "result": state.result,
-            "inputs": dict(state.cached_inputs) if state.cached_inputs is not None else None,
-            "parameters": (
-                dict(state.cached_parameters) if state.cached_parameters is not None else None
-            ),
-            "expiration": state.expiration.isoformat() if state.expiration else None,
-        }
-        stored_key = self._key(key)
-        with self._lock:
-            try:
-                records = list(self.store.get(stored_key))
-            except KeyError:
-                records = []
-            records.insert(0, record)
-            try:
-                self.store.put(stored_key, records[: self.max_entries_per_key])
-            except StoreError as error:
-                logger.warning("cache entry for %r not stored: %s", key, error)
-
-
-def _cached(record: dict[str, Any]) -> Cached:
-    expiration = record["expiration"]
-    return Cached(
-        record["message"],
-        record["result"],
-        record["inputs"],
-        record["parameters"],
-        datetime.fromisoformat(expiration) if expiration else None,
-    )

@@ -1,0 +1,60 @@
+"""Where headwater's time goes: cProfile of one build and one run.
+
+``python -m benchmarks.suite.profiling [--workload chain] [--n 100000] [--top 10]``
+builds the workload's flow and runs it on the local executor under
+``cProfile``, and prints the ``--top`` functions by own time (tottime) for
+the build and for the run, each as a Markdown table. Times under the
+profiler are inflated; read the proportions, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+
+from benchmarks.suite.headwater_engines import Local
+from benchmarks.suite.workloads import TRIVIAL, expected
+
+
+def top_table(profile: cProfile.Profile, top: int) -> list[str]:
+    """The ``top`` functions by tottime, as Markdown rows."""
+    stats = pstats.Stats(profile)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = [
+        "| function | calls | tottime (s) | share | cumtime (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in entries[:top]:
+        where = filename.rsplit("/src/", 1)[-1].rsplit("site-packages/", 1)[-1]
+        rows.append(
+            f"| `{name}` ({where}:{line}) | {calls:,} | {tottime:.3f} "
+            f"| {tottime / total:.0%} | {cumtime:.3f} |"
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite.profiling")
+    parser.add_argument("--workload", choices=TRIVIAL, default="chain")
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--top", type=int, default=10)
+    options = parser.parse_args(argv)
+
+    engine = Local()
+    engine.start(options.workload)
+    engine.run(engine.build(options.workload, 10))  # warm-up: lazy imports
+    building, running = cProfile.Profile(), cProfile.Profile()
+    graph = building.runcall(engine.build, options.workload, options.n)
+    answer = running.runcall(engine.run, graph)
+    engine.close()
+    if answer != expected(options.workload, options.n):
+        raise AssertionError(f"wrong answer {answer}")
+    for title, profile in (("build", building), ("run", running)):
+        print(f"\n### {options.workload}, N={options.n:,}, local executor: {title}\n")
+        print("\n".join(top_table(profile, options.top)))
+
+
+if __name__ == "__main__":
+    main()
