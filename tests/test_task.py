@@ -604,3 +604,18 @@ def test_repr() -> None:
     assert repr(t) == "<Multiply: m>"
     Flow("f").add_task(t)
     assert repr(t) == "<Multiply: m (m-1)>"
+
+
+def test_options_equal_to_class_defaults_are_not_stored_per_instance() -> None:
+    # Big flows copy tasks by the thousand: an instance keeps only what differs.
+    from headwater import task as make_task
+
+    @make_task
+    def plain(x: int) -> int:
+        return x
+
+    for option in ("max_retries", "retry_delay", "propagate_skip", "tags", "timeout"):
+        assert option not in plain.__dict__
+    retried = plain.copy(max_retries=2)
+    assert retried.__dict__["max_retries"] == 2
+    assert retried.copy(max_retries=0).max_retries == 0

@@ -166,6 +166,8 @@ class Task(Generic[R]):
             normalized = check_option(owner, option, value)
             if option == "trigger" and normalized is None:
                 continue
+            if option not in self.__dict__ and _class_default(self, option) == normalized:
+                continue  # the class already says so: keep the instance small
             setattr(self, option, normalized)
         if "slug" in options:
             self._explicit_slug = options["slug"] is not None
@@ -397,6 +399,15 @@ def _accepts_anything(self: Any, **inputs: Any) -> None:
 
 
 Task._signature = RunSignature(_accepts_anything, "Task.run", is_method=True)
+
+
+_NO_DEFAULT = object()
+
+
+def _class_default(task: Task[Any], option: str) -> Any:
+    """The value ``option`` has on ``task``'s class (a property counts as none)."""
+    value = getattr(type(task), option, _NO_DEFAULT)
+    return _NO_DEFAULT if isinstance(value, property) else value
 
 
 def _resolve_flow(task: Task[Any], flow: Flow | None) -> Flow:
