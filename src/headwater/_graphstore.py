@@ -141,25 +141,38 @@ class GraphStore:
         mapped: bool,
     ) -> Edge:
         edge = Edge(upstream_task, downstream_task, key, mapped)
-        if edge in self._edges:
+        edges = self._edges
+        if edge in edges:
             return edge
-        self.add_task(upstream_task)
-        self.add_task(downstream_task)
+        tasks = self._tasks
+        if upstream_task not in tasks:
+            self.add_task(upstream_task)
+        if downstream_task not in tasks:
+            self.add_task(downstream_task)
         if key is not None:
             if not isinstance(key, str):
                 raise TypeError(f"an edge key is an argument name (str), got {key!r}")
-            self._check_key_free(downstream_task, key)
-        if validate:
+            if (downstream_task, key) in self._keyed or key in self.constants.get(
+                downstream_task, ()
+            ):
+                self._check_key_free(downstream_task, key)
+        all_edges_to, all_edges_from = self._edges_to, self._edges_from
+        # A task built by a call is new: nothing is downstream of it yet, so no
+        # cycle is possible and the common case costs two dict lookups.
+        if validate and (
+            upstream_task is downstream_task
+            or (all_edges_from.get(downstream_task) and all_edges_to.get(upstream_task))
+        ):
             self._check_no_cycle(upstream_task, downstream_task)
-        self._edges[edge] = None
-        edges_to = self._edges_to.get(downstream_task)
+        edges[edge] = None
+        edges_to = all_edges_to.get(downstream_task)
         if edges_to is None:
-            self._edges_to[downstream_task] = [edge]
+            all_edges_to[downstream_task] = [edge]
         else:
             edges_to.append(edge)
-        edges_from = self._edges_from.get(upstream_task)
+        edges_from = all_edges_from.get(upstream_task)
         if edges_from is None:
-            self._edges_from[upstream_task] = [edge]
+            all_edges_from[upstream_task] = [edge]
         else:
             edges_from.append(edge)
         if key is not None:
@@ -184,12 +197,6 @@ class GraphStore:
             )
 
     def _check_no_cycle(self, upstream_task: Task[Any], downstream_task: Task[Any]) -> None:
-        # A task built by a call is new: nothing is downstream of it yet, so no
-        # cycle is possible and the common case costs two dict lookups.
-        if upstream_task is not downstream_task and (
-            not self._edges_from.get(downstream_task) or not self._edges_to.get(upstream_task)
-        ):
-            return
         path = find_path(downstream_task, upstream_task, self._downstream_of)
         if path is not None:
             cycle = [upstream_task, *path] if upstream_task is not downstream_task else path * 2

@@ -255,7 +255,7 @@ class Task(Generic[R]):
         **kwargs: Any,
     ) -> Self:
         """Copy this task, then bind the copy (see :meth:`bind`)."""
-        target = _resolve_flow(self, flow)
+        target = flow or active_flow.get() or _resolve_flow(self, flow)
         arguments = self._signature.bind(self.name, args, kwargs, partial=False)
         new = self.copy()
         target._bind(new, arguments, upstream_tasks, mapped=False)
