@@ -334,13 +334,13 @@ class Flow(GraphStore):
             executor: how ready tasks run; default: the flow's, else local.
             task_states: states to start from (to resume a run): tasks given
                 a finished state are not run again.
-            **options: runner options (see ``headwater._runner.run_flow``).
+            **options: runner options (see ``headwater._run.run_flow``).
 
         Raises:
             GraphError: the flow is not valid.
             ParameterError: a required parameter is missing or one is unknown.
         """
-        from headwater._runner import run_flow
+        from headwater._run import run_flow
 
         return run_flow(self, parameters, executor or self.executor, task_states, **options)
 

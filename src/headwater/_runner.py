@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 import time
 import uuid
 from collections import deque
@@ -48,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from headwater import triggers
 from headwater._cache import CacheStore, default_cache_store, task_cache_key
 from headwater._elementwise import ElementWise, RunningMaps
-from headwater._events import EventRecorder, EventSink, make_recorder
+from headwater._events import EventRecorder
 from headwater._handlers import call_on_failure, flow_transition, task_transition
 from headwater._mapping import (
     child_upstream_states,
@@ -58,7 +57,6 @@ from headwater._mapping import (
     summarize_for_trigger,
 )
 from headwater._outcome import INTERRUPTED, NOT_RUN, final_flow_state, task_states
-from headwater._run_parameters import resolve_parameters
 from headwater._taskrun import (
     after_attempt,
     cached_state,
@@ -70,7 +68,6 @@ from headwater._taskrun import (
 )
 from headwater.context import _pop, _push, _snapshot
 from headwater.executors.base import Executor
-from headwater.executors.local import LocalExecutor
 from headwater.states import (
     Cached,
     Failed,
@@ -88,74 +85,14 @@ if TYPE_CHECKING:
     from headwater._flow import Flow
     from headwater._graph import FrozenGraph
     from headwater._task import Task
-    from headwater.stores import ResultStore
 
-__all__ = ["FlowRun", "run_flow"]
+__all__ = ["FlowRun"]
 
 logger = logging.getLogger("headwater.runner")
 
 _PENDING = Pending()
 _ALL_SUCCESSFUL = triggers.all_successful
 _NOT_MAPPED = -1
-
-
-def run_flow(
-    flow: Flow,
-    parameters: Mapping[str, Any] | None = None,
-    executor: Executor | None = None,
-    task_states: Mapping[Task[Any], State] | None = None,
-    *,
-    cache_store: CacheStore | None = None,
-    events: str | os.PathLike[str] | EventSink | None = None,
-    store: ResultStore | None = None,
-    resume: str | None = None,
-) -> State:
-    """Validate ``flow`` and its parameters, run it, return the flow state.
-
-    Args:
-        flow: the flow to run.
-        parameters: parameter values by name.
-        executor: how tasks run (default ``LocalExecutor``).
-        task_states: states to start from; finished ones are not run again.
-        cache_store: where cached results live (default: per process memory).
-        events: record every state change: a path (JSON lines appended) or a
-            callable given each event dict (see ``headwater._events``).
-        store: checkpoint every result and final state to this result store
-            (and keep ``cache_for`` entries there); see ``headwater.stores``.
-        resume: with ``store``, the id of a checkpointed run (or
-            ``"latest"``) to resume: its successful tasks are not run again.
-
-    Raises:
-        GraphError: the flow is not valid.
-        ParameterError: missing required or unknown parameters.
-        ResumeError: ``resume`` names no checkpointed run, or the flow changed.
-        KeyboardInterrupt: re-raised after the states so far are attached to
-            it as ``exc.flow_state`` (resume with ``task_states=``).
-    """
-    graph = flow._freeze()
-    values = resolve_parameters(graph, parameters or {})
-    checkpoint = None
-    if store is not None:
-        from headwater._checkpoint import open_checkpoint
-
-        checkpoint, task_states, cache_store = open_checkpoint(
-            store, graph, values, resume, task_states, cache_store
-        )
-    elif resume is not None:
-        from headwater.errors import ResumeError
-
-        raise ResumeError("resume= needs store=: the store that holds the run's checkpoint")
-    run = FlowRun(flow, graph, values, executor or LocalExecutor(), task_states, cache_store)
-    run.events = make_recorder(events, graph.flow_name, run.run_id)
-    if checkpoint is not None:
-        run.checkpoint = checkpoint.start(run.run_id, run.executor.fetch)
-    try:
-        return run.run()
-    finally:
-        if run.events is not None:
-            run.events.close()
-        if run.checkpoint is not None:
-            run.checkpoint.close()
 
 
 class FlowRun:
