@@ -28,6 +28,7 @@ __all__ = [
     "has_unfinished_children",
     "mapped_inputs",
     "maps_element_wise",
+    "parent_state",
     "summarize_for_trigger",
 ]
 
@@ -186,3 +187,16 @@ def mapped_inputs(
         {**fixed, **{key: values[position] for key, values in mapped.items()}}
         for position in range(count)
     ]
+
+
+def parent_state(child_states: Sequence[State]) -> Mapped:
+    """A mapped task's own state once every child has one: ``Mapped``, with
+    the children's results in order and a message counting failures."""
+    failed = sum(1 for child in child_states if child.is_failed())
+    unfinished = sum(1 for child in child_states if not child.is_finished())
+    message = (
+        f"mapped over {len(child_states)} elements"
+        + (f"; {failed} failed" if failed else "")
+        + (f"; {unfinished} did not finish" if unfinished else "")
+    )
+    return Mapped(message, [child.result for child in child_states], child_states)

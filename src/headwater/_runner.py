@@ -54,6 +54,7 @@ from headwater._mapping import (
     has_unfinished_children,
     mapped_inputs,
     maps_element_wise,
+    parent_state,
     summarize_for_trigger,
 )
 from headwater._outcome import INTERRUPTED, NOT_RUN, final_flow_state, task_states
@@ -470,19 +471,8 @@ class FlowRun:
                 self.ready.append((fed, map_index))
         self.unresolved_children[index] -= 1
         if self.unresolved_children[index] == 0:
-            child_states: list[State] = [child for child in children if child is not None]
-            failed = sum(1 for child in child_states if child.is_failed())
-            unfinished = sum(1 for child in child_states if not child.is_finished())
-            message = (
-                f"mapped over {len(child_states)} elements"
-                + (f"; {failed} failed" if failed else "")
-                + (f"; {unfinished} did not finish" if unfinished else "")
-            )
-            results = [child.result for child in child_states]
-            self._finish(
-                (index, _NOT_MAPPED),
-                self._transition(task, _PENDING, Mapped(message, results, child_states)),
-            )
+            parent = parent_state([child for child in children if child is not None])
+            self._finish((index, _NOT_MAPPED), self._transition(task, _PENDING, parent))
 
     def _resolve(self, index: int, state: State) -> None:
         self.states[index] = state
