@@ -120,7 +120,7 @@ def render(
         "",
         "## Engines",
         "",
-        *report.engines_list(["plain", *engines]),
+        *report.engines_list(["plain", *(e for e in engines if e != "plain")]),
         *(f"- {note}" for note in notes),
         "",
         "## Targets",

@@ -14,6 +14,7 @@ their map-reduce is the same graph as their fan-out.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any, ClassVar
 
@@ -22,10 +23,14 @@ from benchmarks.suite.engine import Engine
 from benchmarks.suite.workloads import SLEEP_TASKS, add, inc, lattice_shape, nap, total
 
 
+def _dask() -> Any:
+    """The ``dask`` module, imported when an engine first needs it (it is untyped)."""
+    return importlib.import_module("dask")
+
+
 def build_delayed(workload: str, n: int) -> list[Any]:
     """The ``dask.delayed`` objects whose values sum up to the answer."""
-    from dask import delayed
-
+    delayed = _dask().delayed
     if workload == "chain":
         x = delayed(inc)(0)
         for _ in range(n - 1):
@@ -77,9 +82,7 @@ class DelayedSync(Engine):
         return build_delayed(workload, n)
 
     def run(self, graph: list[Any]) -> int:
-        import dask
-
-        return sum(dask.compute(*graph, scheduler="sync"))
+        return sum(_dask().compute(*graph, scheduler="sync"))
 
 
 class DelayedThreads(Engine):
@@ -97,9 +100,7 @@ class DelayedThreads(Engine):
         return build_delayed(workload, n)
 
     def run(self, graph: list[Any]) -> int:
-        import dask
-
-        return sum(dask.compute(*graph, scheduler="threads", num_workers=self._workers))
+        return sum(_dask().compute(*graph, scheduler="threads", num_workers=self._workers))
 
 
 class DictSync(Engine):
@@ -111,10 +112,8 @@ class DictSync(Engine):
         return build_dict(workload, n)
 
     def run(self, graph: tuple[dict[str, Any], list[str]]) -> int:
-        import dask
-
         dsk, keys = graph
-        return sum(dask.get(dsk, keys))
+        return sum(_dask().get(dsk, keys))
 
 
 class Futures(Engine):
@@ -128,9 +127,8 @@ class Futures(Engine):
     _client: Any = None
 
     def start(self, workload: str) -> None:
-        from distributed import Client
-
-        self._client = Client(
+        client = importlib.import_module("distributed").Client
+        self._client = client(
             processes=self.processes,
             n_workers=2,
             threads_per_worker=4 if workload == "sleep" else 1,

@@ -46,7 +46,7 @@ def build_flow(workload: str, n: int) -> FlowGraph:
             outputs = [total(inc.map(list(range(n))))]
         elif workload == "lattice":
             width, depth = workloads.lattice_shape(n)
-            row = [inc(j) for j in range(width)]
+            row: list[Task[Any]] = [inc(j) for j in range(width)]
             for _ in range(depth - 1):
                 row = [add(row[j], row[(j + 1) % width]) for j in range(width)]
             outputs = row
@@ -97,7 +97,7 @@ class Threads(HeadwaterEngine):
     sleep_workers = 8
 
     def make_executor(self, workload: str) -> Executor:
-        from headwater.executors import ThreadExecutor
+        from headwater.executors.threads import ThreadExecutor
 
         return ThreadExecutor(self.sleep_workers if workload == "sleep" else 2)
 
@@ -109,7 +109,7 @@ class Processes(HeadwaterEngine):
     sleep_workers = 2
 
     def make_executor(self, workload: str) -> Executor:
-        from headwater.executors import ProcessExecutor
+        from headwater.executors.processes import ProcessExecutor
 
         return ProcessExecutor(2)
 
@@ -125,7 +125,7 @@ class Dask(HeadwaterEngine):
     sleep_workers = 8
 
     def make_executor(self, workload: str) -> Executor:
-        from headwater.executors import DaskExecutor
+        from headwater.executors.dask import DaskExecutor
 
         return DaskExecutor(
             n_workers=2,

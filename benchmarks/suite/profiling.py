@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
 
 from benchmarks.suite.headwater_engines import Local
 from benchmarks.suite.workloads import TRIVIAL, expected
@@ -28,8 +29,9 @@ def top_table(profile: cProfile.Profile, top: int) -> list[str]:
     entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
     for (filename, line, name), (_, calls, tottime, cumtime, _) in entries[:top]:
         where = filename.rsplit("/src/", 1)[-1].rsplit("site-packages/", 1)[-1]
+        label = re.sub(r" at 0x[0-9a-f]+", "", name)  # no memory address
         rows.append(
-            f"| `{name}` ({where}:{line}) | {calls:,} | {tottime:.3f} "
+            f"| `{label}` ({where}:{line}) | {calls:,} | {tottime:.3f} "
             f"| {tottime / total:.0%} | {cumtime:.3f} |"
         )
     return rows

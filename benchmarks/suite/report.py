@@ -115,16 +115,19 @@ def results_table(figures: Figures) -> list[str]:
 
 def peers_table(figures: Figures, sizes: Iterable[int]) -> list[str]:
     """headwater's build + run over each peer's, per workload and N."""
+    peers = [peer for peer in PEERS if any(r.case.engine == peer for r in figures.results)]
+    if not peers:
+        return ["No peer ran (see `--engines`, and the engines skipped above)."]
     rows = [
-        "| workload | N | engine | " + " | ".join(f"÷ {peer}" for peer in PEERS) + " |",
-        "|---|---:|---|" + "---:|" * len(PEERS),
+        "| workload | N | engine | " + " | ".join(f"÷ {peer}" for peer in peers) + " |",
+        "|---|---:|---|" + "---:|" * len(peers),
     ]
     for workload in TRIVIAL:
         for n in sorted(set(sizes)):
             for engine in HEADWATER:
                 if figures.get(workload, engine, n) is None:
                     continue
-                ratios = [times(figures.ratio(workload, engine, peer, n)) for peer in PEERS]
+                ratios = [times(figures.ratio(workload, engine, peer, n)) for peer in peers]
                 rows.append(f"| {workload} | {n:,} | {engine} | " + " | ".join(ratios) + " |")
     return rows
 

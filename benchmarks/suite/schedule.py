@@ -58,7 +58,7 @@ def predict(history: list[tuple[int, float]], n: int) -> float | None:
         exponent = math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(n2 / n1)
         exponent = min(max(exponent, EXPONENT_RANGE[0]), EXPONENT_RANGE[1])
     last_n, last_t = history[-1]
-    return last_t * (n / last_n) ** exponent
+    return float(last_t * (n / last_n) ** exponent)
 
 
 def run_case(
