@@ -241,15 +241,7 @@ class FlowRun:
                 return False  # skips, failures, maps: the general path decides
             if edge.key is not None:
                 inputs[edge.key] = upstream_state.result  # type: ignore[union-attr]
-        context_values = {
-            **self.base_context,
-            "task_name": task.name,
-            "task_slug": task.slug,
-            "task_tags": task.tags,
-            "map_index": None,
-            "task_run_count": 1,
-            "is_waiting": False,
-        }
+        context_values = self._context_for(task, _NOT_MAPPED, 1, index)
         state = run_attempt(task, inputs, context_values, task.timeout)
         if type(state) is Success:
             self._resolve(index, state)
