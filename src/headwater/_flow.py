@@ -18,6 +18,7 @@ from collections.abc import Set as AbstractSet
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
+from headwater import _gc
 from headwater._building import active_flow
 from headwater._edge import Edge
 from headwater._graph import FrozenGraph, find_cycle, is_topological, topological_order
@@ -102,6 +103,7 @@ class Flow(GraphStore):
     def __enter__(self) -> Flow:
         token = active_flow.set(self)
         self._tokens.setdefault(threading.get_ident(), []).append(token)
+        _gc.hold()  # see headwater._gc: big flows are not rescanned while built
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -109,6 +111,7 @@ class Flow(GraphStore):
         active_flow.reset(tokens.pop())
         if not tokens:
             del self._tokens[threading.get_ident()]
+        _gc.release()
 
     # -- contents ------------------------------------------------------------
 

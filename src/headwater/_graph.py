@@ -122,7 +122,7 @@ class FrozenGraph:
     tasks: tuple[Task[Any], ...]
     index: Mapping[Task[Any], int]
     upstream: tuple[tuple[tuple[int, Edge], ...], ...]
-    downstream: tuple[tuple[int, ...], ...]
+    downstream: tuple[Sequence[int], ...]  # lists, not to be changed
     upstream_counts: tuple[int, ...]
     constants: tuple[Mapping[str, Any], ...]
     reference: tuple[int, ...]
@@ -143,12 +143,16 @@ class FrozenGraph:
         index = {task: position for position, task in enumerate(tasks)}
         self.index = index
         upstream: list[tuple[tuple[int, Edge], ...]] = []
-        downstream: list[list[int]] = [[] for _ in tasks]
+        # Most tasks have at most one downstream task: share one empty tuple
+        # and make a list only for tasks that have one.
+        no_downstream: Sequence[int] = ()
+        downstream: list[Sequence[int]] = [no_downstream] * len(tasks)
         counts: list[int] = []
         empty: tuple[tuple[int, Edge], ...] = ()
         append_upstream, append_count = upstream.append, counts.append
+        get_edges = edges_to.get
         for position, task in enumerate(tasks):
-            edges = edges_to.get(task)
+            edges = get_edges(task)
             if not edges:
                 append_upstream(empty)
                 append_count(0)
@@ -157,17 +161,25 @@ class FrozenGraph:
                 edge = edges[0]
                 upstream_index = index[edge.upstream_task]
                 append_upstream(((upstream_index, edge),))
-                downstream[upstream_index].append(position)
+                fed = downstream[upstream_index]
+                if fed is no_downstream:
+                    downstream[upstream_index] = [position]
+                else:
+                    fed.append(position)  # type: ignore[attr-defined]
                 append_count(1)
                 continue
             pairs = tuple((index[edge.upstream_task], edge) for edge in edges)
             append_upstream(pairs)
             distinct = dict.fromkeys(upstream_index for upstream_index, _ in pairs)
             for upstream_index in distinct:
-                downstream[upstream_index].append(position)
+                fed = downstream[upstream_index]
+                if fed is no_downstream:
+                    downstream[upstream_index] = [position]
+                else:
+                    fed.append(position)  # type: ignore[attr-defined]
             append_count(len(distinct))
         self.upstream = tuple(upstream)
-        self.downstream = tuple(map(tuple, downstream))
+        self.downstream = tuple(downstream)
         self.upstream_counts = tuple(counts)
         self.constants = tuple(constants.get(task, _NO_CONSTANTS) for task in tasks)
         self.reference = tuple(sorted(index[task] for task in reference_tasks))

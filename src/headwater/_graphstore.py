@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headwater._edge import Edge
+from headwater._gc import REFREEZE_EVERY, refreeze
 from headwater._graph import find_path
 from headwater._operators import Collect, Constant, contains_task, make_template
 from headwater._parameter import Parameter
@@ -26,6 +27,9 @@ from headwater.errors import CycleError, DuplicateEdgeKeyError, DuplicateSlugErr
 __all__ = ["GraphStore"]
 
 _COLLECTIONS = (list, tuple, set, frozenset, dict)
+_SPECIAL_INPUTS = frozenset((*_COLLECTIONS, unmapped))  # inputs _add_called leaves to _bind
+_new_tuple = tuple.__new__  # Edge(...) without NamedTuple's Python-level __new__
+_SCANNED = 16  # a task with up to this many edges in is searched by scanning them
 _MISSING: Any = object()
 
 
@@ -64,8 +68,13 @@ class GraphStore:
         self._edges: dict[Edge, None] = {}  # insertion-ordered set
         self._edges_to: dict[Task[Any], list[Edge]] = {}
         self._edges_from: dict[Task[Any], list[Edge]] = {}
-        self._keyed: dict[tuple[Task[Any], str], Edge] = {}  # (task, key) -> data edge in
+        # (task, key) -> the data edge in, for tasks with more than _SCANNED
+        # edges in (a big fan-in); smaller tasks' edges are scanned instead.
+        self._keyed: dict[tuple[Task[Any], str], Edge] = {}
         self._slugs: dict[str, Task[Any]] = {}
+        # Tasks whose inputs the next validation checks: every task added or
+        # given inputs here, except the copies calls add (bound complete).
+        self._unchecked: dict[Task[Any], None] = {}
         self._slug_counts: dict[str, int] = {}  # name -> last generated number
         self._journal: list[tuple[Any, ...]] | None = None  # undo records of the open call
         self._version = 0  # bumped on every change; keys cached views
@@ -106,7 +115,11 @@ class GraphStore:
                     else "leave slug unset to have one generated"
                 )
             )
-        self._tasks[task] = None
+        tasks = self._tasks
+        tasks[task] = None
+        if not len(tasks) % REFREEZE_EVERY:
+            refreeze()
+        self._unchecked[task] = None
         self._slugs[slug] = task
         self._version += 1
         if self._journal is not None:
@@ -149,14 +162,13 @@ class GraphStore:
             self.add_task(upstream_task)
         if downstream_task not in tasks:
             self.add_task(downstream_task)
+        all_edges_to, all_edges_from = self._edges_to, self._edges_from
         if key is not None:
             if not isinstance(key, str):
                 raise TypeError(f"an edge key is an argument name (str), got {key!r}")
-            if (downstream_task, key) in self._keyed or key in self.constants.get(
-                downstream_task, ()
-            ):
+            self._unchecked[downstream_task] = None
+            if downstream_task in all_edges_to or downstream_task in self.constants:
                 self._check_key_free(downstream_task, key)
-        all_edges_to, all_edges_from = self._edges_to, self._edges_from
         # A task built by a call is new: nothing is downstream of it yet, so no
         # cycle is possible and the common case costs two dict lookups.
         if validate and (
@@ -165,25 +177,49 @@ class GraphStore:
         ):
             self._check_no_cycle(upstream_task, downstream_task)
         edges[edge] = None
+        if not len(edges) % REFREEZE_EVERY:
+            refreeze()
         edges_to = all_edges_to.get(downstream_task)
         if edges_to is None:
             all_edges_to[downstream_task] = [edge]
         else:
             edges_to.append(edge)
+            if len(edges_to) > _SCANNED:
+                self._index_keys(edges_to, edge)
         edges_from = all_edges_from.get(upstream_task)
         if edges_from is None:
             all_edges_from[upstream_task] = [edge]
         else:
             edges_from.append(edge)
-        if key is not None:
-            self._keyed[downstream_task, key] = edge
         self._version += 1
         if self._journal is not None:
             self._journal.append(("edge", edge))
         return edge
 
+    def _index_keys(self, edges_to: list[Edge], edge: Edge) -> None:
+        """Keep ``_keyed`` up to date for a task that has just got ``edge`` in."""
+        keyed = self._keyed
+        if len(edges_to) == _SCANNED + 1:  # the task has just grown past scanning
+            for earlier in edges_to:
+                if earlier.key is not None:
+                    keyed[earlier.downstream_task, earlier.key] = earlier
+        elif edge.key is not None:
+            keyed[edge.downstream_task, edge.key] = edge
+
+    def _edge_with_key(self, task: Task[Any], key: str) -> Edge | None:
+        """The data edge that feeds ``task``'s input ``key``, if any."""
+        edges_to = self._edges_to.get(task)
+        if not edges_to:
+            return None
+        if len(edges_to) > _SCANNED:
+            return self._keyed.get((task, key))
+        for edge in edges_to:
+            if edge.key == key:
+                return edge
+        return None
+
     def _check_key_free(self, task: Task[Any], key: str) -> None:
-        existing = self._keyed.get((task, key))
+        existing = self._edge_with_key(task, key)
         if existing is not None:
             raise DuplicateEdgeKeyError(
                 f"task {task.slug!r} already receives input {key!r} from "
@@ -211,7 +247,7 @@ class GraphStore:
         return [edge.downstream_task for edge in self._edges_from.get(task, ())]
 
     def _set_constant(self, task: Task[Any], key: str, value: Any) -> None:
-        existing = self._keyed.get((task, key))
+        existing = self._edge_with_key(task, key)
         if existing is not None:
             raise DuplicateEdgeKeyError(
                 f"task {task.slug!r} already receives input {key!r} from "
@@ -222,6 +258,7 @@ class GraphStore:
             constants = self.constants[task] = {}
         previous = constants.get(key, _MISSING)
         constants[key] = value
+        self._unchecked[task] = None
         self._version += 1
         if self._journal is not None:
             self._journal.append(("constant", task, key, previous))
@@ -238,7 +275,7 @@ class GraphStore:
                 _remove_last(self._edges_to, edge.downstream_task, edge)
                 _remove_last(self._edges_from, edge.upstream_task, edge)
                 if edge.key is not None:
-                    del self._keyed[edge.downstream_task, edge.key]
+                    self._keyed.pop((edge.downstream_task, edge.key), None)
             elif kind == "task":
                 _, task, slug, generated = entry
                 del self._tasks[task]
@@ -273,6 +310,7 @@ class GraphStore:
     ) -> None:
         """Add ``task`` with its inputs, all or nothing (used by ``Task.bind``)."""
         with _AllOrNothing(self):
+            arguments = self._collected(arguments, validate)
             self.add_task(task)
             for key, value in arguments.items():
                 self._add_input(task, key, value, mapped, validate)
@@ -280,6 +318,86 @@ class GraphStore:
                 if not isinstance(upstream, Task):
                     raise TypeError(f"upstream_tasks must hold tasks, got {upstream!r}")
                 self._add_edge(upstream, task, None, validate, False)
+
+    def _add_called(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
+        """Add the fresh copy a task call made, with its inputs: the hot path of
+        building, as ``_bind`` without upstream tasks.
+
+        When the copy has no slug yet and every input is an upstream task of
+        this flow or a plain value, nothing can fail (the task is new: no
+        cycle; the call's binding made its argument names unique), so no undo
+        journal is kept. Anything else takes the journaled path.
+        """
+        tasks, slugs = self._tasks, self._slugs
+        if self._journal is not None or task.slug is not None or len(arguments) > _SCANNED:
+            self._bind(task, arguments, None, mapped=False)
+            return
+        for value in arguments.values():
+            if isinstance(value, Task):
+                if value not in tasks:
+                    break
+            elif type(value) in _SPECIAL_INPUTS:
+                break
+        else:
+            name = task.name
+            count = self._slug_counts.get(name, 0) + 1
+            slug = f"{name}-{count}"
+            if slug in slugs:  # a slug given by hand took the generated one
+                self._bind(task, arguments, None, mapped=False)
+                return
+            self._slug_counts[name] = count
+            task.slug = slug
+            slugs[slug] = task
+            tasks[task] = None
+            if not len(tasks) % REFREEZE_EVERY:
+                refreeze()
+            edges, edges_to, edges_from = self._edges, self._edges_to, self._edges_from
+            constants: dict[str, Any] | None = None
+            for key, value in arguments.items():
+                if isinstance(value, Task):
+                    edge: Edge = _new_tuple(Edge, (value, task, key, False))
+                    edges[edge] = None
+                    if not len(edges) % REFREEZE_EVERY:
+                        refreeze()
+                    into = edges_to.get(task)
+                    if into is None:
+                        edges_to[task] = [edge]
+                    else:
+                        into.append(edge)
+                    out_of = edges_from.get(value)
+                    if out_of is None:
+                        edges_from[value] = [edge]
+                    else:
+                        out_of.append(edge)
+                elif constants is None:
+                    constants = self.constants[task] = {key: value}
+                else:
+                    constants[key] = value
+            self._version += 1
+            return
+        self._bind(task, arguments, None, mapped=False)
+
+    def _collected(self, arguments: Mapping[str, Any], validate: bool) -> Mapping[str, Any]:
+        """``arguments`` with each collection that holds tasks replaced by a
+        ``Collect`` task, added now: before the task it feeds, so that the
+        flow's insertion order stays topological (and needs no sorting)."""
+        replaced: dict[str, Any] | None = None
+        for key, value in arguments.items():
+            inner = value.value if type(value) is unmapped else value
+            if type(inner) in _COLLECTIONS and contains_task(inner):
+                collect = self._bind_collect(inner, validate)
+                if replaced is None:
+                    replaced = dict(arguments)
+                replaced[key] = collect if inner is value else unmapped(collect)
+        return arguments if replaced is None else replaced
+
+    def _bind_collect(self, value: Any, validate: bool) -> Collect:
+        """Add the task that builds ``value`` (a collection holding tasks)."""
+        items: dict[str, Task[Any]] = {}
+        template = make_template(value, items)
+        collect = Collect(template, name=type(value).__name__.capitalize())
+        self._bind(collect, items, None, mapped=False, validate=validate)
+        return collect
 
     def _add_input(
         self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool
@@ -293,11 +411,7 @@ class GraphStore:
                 self._add_edge(value, task, key, validate, False)
                 return
         if type(value) in _COLLECTIONS and contains_task(value):
-            items: dict[str, Task[Any]] = {}
-            template = make_template(value, items)
-            collect = Collect(template, name=type(value).__name__.capitalize())
-            self._bind(collect, items, None, mapped=False, validate=validate)
-            self._add_edge(collect, task, key, validate, mapped)
+            self._add_edge(self._bind_collect(value, validate), task, key, validate, mapped)
         elif mapped:
             self._add_edge(Constant(value), task, key, validate, True)
         else:
@@ -326,12 +440,13 @@ class GraphStore:
             GraphError: a cycle, duplicate slug or duplicate key; nothing changed.
         """
         with _AllOrNothing(self):
+            keyword_tasks = self._collected(keyword_tasks or {}, validate)
             self.add_task(task)
             for upstream in upstream_tasks or ():
                 self._add_edge(upstream, task, None, validate, False)
             for downstream in downstream_tasks or ():
                 self._add_edge(task, downstream, None, validate, False)
-            for key, value in (keyword_tasks or {}).items():
+            for key, value in keyword_tasks.items():
                 self._add_input(task, key, value, mapped, validate)
 
     def chain(self, *tasks: Task[Any]) -> list[Edge]:

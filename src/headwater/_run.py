@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from headwater import _gc
 from headwater._events import EventSink, make_recorder
 from headwater._run_parameters import resolve_parameters
 from headwater._runner import FlowRun
@@ -60,7 +61,22 @@ def run_flow(
         KeyboardInterrupt: re-raised after the states so far are attached to
             it as ``exc.flow_state`` (resume with ``task_states=``).
     """
+    with _gc.holding():
+        return _run(flow, parameters, executor, task_states, cache_store, events, store, resume)
+
+
+def _run(
+    flow: Flow,
+    parameters: Mapping[str, Any] | None,
+    executor: Executor | None,
+    task_states: Mapping[Task[Any], State] | None,
+    cache_store: CacheStore | None,
+    events: str | os.PathLike[str] | EventSink | None,
+    store: ResultStore | None,
+    resume: str | None,
+) -> State:
     graph = flow._freeze()
+    _gc.refreeze()  # the frozen graph lives as long as the run
     values = resolve_parameters(graph, parameters or {})
     checkpoint = None
     if store is not None:

@@ -122,6 +122,8 @@ class RunSignature:
                 a value given twice, or (unless ``partial``) a missing argument.
         """
         positional = self.positional
+        if not kwargs and len(args) == len(positional) == len(self.names):
+            return dict(zip(positional, args, strict=True))  # the usual call: all positional
         if len(args) > len(positional):
             raise TypeError(
                 f"{owner}() takes {len(positional)} positional argument"

@@ -258,7 +258,10 @@ class Task(Generic[R]):
         target = flow or active_flow.get() or _resolve_flow(self, flow)
         arguments = self._signature.bind(self.name, args, kwargs, partial=False)
         new = self.copy()
-        target._bind(new, arguments, upstream_tasks, mapped=False)
+        if upstream_tasks is None:
+            target._add_called(new, arguments)
+        else:
+            target._bind(new, arguments, upstream_tasks, mapped=False)
         return new
 
     def map(

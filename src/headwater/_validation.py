@@ -29,7 +29,6 @@ def validate_flow(flow: Flow) -> None:
     """
     problems: list[str] = []
     tasks, slugs = flow._tasks, flow._slugs
-    edges_to, all_constants = flow._edges_to, flow.constants
     for task in tasks:
         slug = task.slug
         if slug is None:
@@ -42,13 +41,20 @@ def validate_flow(flow: Flow) -> None:
                 else f"task {task!r} has the slug {slug!r}, changed after it was added to "
                 "the flow; slugs must stay fixed"
             )
-        edges = edges_to.get(task)
-        constants = all_constants.get(task)
-        signature = task._signature
-        if edges or constants or signature.required:
-            problems.extend(_input_problems(task, edges or (), constants or {}))
             if len(problems) > _MAX_LISTED:
                 break
+    # Only tasks whose inputs changed since the last valid check, other than
+    # by a call (a call binds every argument, like a Python call).
+    edges_to, all_constants = flow._edges_to, flow.constants
+    for task in flow._unchecked:
+        if len(problems) > _MAX_LISTED:
+            break
+        if task not in tasks:
+            continue  # removed again when the call that added it was refused
+        edges = edges_to.get(task)
+        constants = all_constants.get(task)
+        if edges or constants or task._signature.required:
+            problems.extend(_input_problems(task, edges or (), constants or {}))
     for task in flow._reference_tasks:
         if task not in tasks:
             problems.append(f"reference task {task!r} is not in the flow")
@@ -61,6 +67,7 @@ def validate_flow(flow: Flow) -> None:
             + (f"\n  ... and {more} more" if more else "")
         )
     flow.sorted_tasks()  # raises CycleError naming the cycle
+    flow._unchecked.clear()
 
 
 def _input_problems(task: Any, edges: Any, constants: Any) -> list[str]:
