@@ -29,7 +29,7 @@ __all__ = ["GraphStore"]
 _COLLECTIONS = (list, tuple, set, frozenset, dict)
 _SPECIAL_INPUTS = frozenset((*_COLLECTIONS, unmapped))  # inputs _add_called leaves to _bind
 _new_tuple = tuple.__new__  # Edge(...) without NamedTuple's Python-level __new__
-_SCANNED = 16  # a task with up to this many edges in is searched by scanning them
+_SCANNED = 16  # a task with at most this many edges in is searched by scanning them
 _MISSING: Any = object()
 
 
@@ -68,9 +68,9 @@ class GraphStore:
         self._edges: dict[Edge, None] = {}  # insertion-ordered set
         self._edges_to: dict[Task[Any], list[Edge]] = {}
         self._edges_from: dict[Task[Any], list[Edge]] = {}
-        # (task, key) -> the data edge in, for tasks with more than _SCANNED
-        # edges in (a big fan-in); smaller tasks' edges are scanned instead.
-        self._keyed: dict[tuple[Task[Any], str], Edge] = {}
+        # task -> {key: the data edge in}, made on demand for tasks with more
+        # than _SCANNED edges in (a big fan-in); others' edges are scanned.
+        self._keyed: dict[Task[Any], dict[str, Edge]] = {}
         self._slugs: dict[str, Task[Any]] = {}
         # Tasks whose inputs the next validation checks: every task added or
         # given inputs here, except the copies calls add (bound complete).
@@ -184,8 +184,8 @@ class GraphStore:
             all_edges_to[downstream_task] = [edge]
         else:
             edges_to.append(edge)
-            if len(edges_to) > _SCANNED:
-                self._index_keys(edges_to, edge)
+            if key is not None and downstream_task in self._keyed:
+                self._keyed[downstream_task][key] = edge
         edges_from = all_edges_from.get(upstream_task)
         if edges_from is None:
             all_edges_from[upstream_task] = [edge]
@@ -196,27 +196,20 @@ class GraphStore:
             self._journal.append(("edge", edge))
         return edge
 
-    def _index_keys(self, edges_to: list[Edge], edge: Edge) -> None:
-        """Keep ``_keyed`` up to date for a task that has just got ``edge`` in."""
-        keyed = self._keyed
-        if len(edges_to) == _SCANNED + 1:  # the task has just grown past scanning
-            for earlier in edges_to:
-                if earlier.key is not None:
-                    keyed[earlier.downstream_task, earlier.key] = earlier
-        elif edge.key is not None:
-            keyed[edge.downstream_task, edge.key] = edge
-
     def _edge_with_key(self, task: Task[Any], key: str) -> Edge | None:
         """The data edge that feeds ``task``'s input ``key``, if any."""
         edges_to = self._edges_to.get(task)
         if not edges_to:
             return None
-        if len(edges_to) > _SCANNED:
-            return self._keyed.get((task, key))
-        for edge in edges_to:
-            if edge.key == key:
-                return edge
-        return None
+        if len(edges_to) <= _SCANNED:
+            for edge in edges_to:
+                if edge.key == key:
+                    return edge
+            return None
+        keyed = self._keyed.get(task)
+        if keyed is None:  # first asked: index the task's keys from now on
+            keyed = self._keyed[task] = {e.key: e for e in edges_to if e.key is not None}
+        return keyed.get(key)
 
     def _check_key_free(self, task: Task[Any], key: str) -> None:
         existing = self._edge_with_key(task, key)
@@ -274,10 +267,13 @@ class GraphStore:
                 # Undone newest first, so the edge is last in its lists: O(1).
                 _remove_last(self._edges_to, edge.downstream_task, edge)
                 _remove_last(self._edges_from, edge.upstream_task, edge)
-                if edge.key is not None:
-                    self._keyed.pop((edge.downstream_task, edge.key), None)
-            elif kind == "task":
+                keyed = self._keyed.get(edge.downstream_task)
+                if keyed is not None and edge.key is not None:
+                    del keyed[edge.key]
+            elif kind in ("task", "fresh"):
                 _, task, slug, generated = entry
+                if kind == "fresh":
+                    self._remove_edges_to(task)
                 del self._tasks[task]
                 del self._slugs[slug]
                 self.constants.pop(task, None)
@@ -321,61 +317,78 @@ class GraphStore:
 
     def _add_called(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
         """Add the fresh copy a task call made, with its inputs: the hot path of
-        building, as ``_bind`` without upstream tasks.
-
-        When the copy has no slug yet and every input is an upstream task of
-        this flow or a plain value, nothing can fail (the task is new: no
-        cycle; the call's binding made its argument names unique), so no undo
-        journal is kept. Anything else takes the journaled path.
-        """
-        tasks, slugs = self._tasks, self._slugs
-        if self._journal is not None or task.slug is not None or len(arguments) > _SCANNED:
+        building (``_bind`` without upstream tasks)."""
+        if task.slug is None and self._all_in_flow_or_plain(arguments):
+            self._add_fresh(task, arguments)
+        else:
             self._bind(task, arguments, None, mapped=False)
-            return
+
+    def _all_in_flow_or_plain(self, arguments: Mapping[str, Any]) -> bool:
+        """True when every input is a task of this flow or a plain value."""
+        tasks = self._tasks
         for value in arguments.values():
             if isinstance(value, Task):
                 if value not in tasks:
-                    break
+                    return False
             elif type(value) in _SPECIAL_INPUTS:
-                break
-        else:
-            name = task.name
-            count = self._slug_counts.get(name, 0) + 1
+                return False
+        return True
+
+    def _add_fresh(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
+        """Add ``task``, new and without a slug, fed by ``arguments``: tasks of
+        this flow (data edges) or plain values (constants), under names its
+        ``run`` takes, each once.
+
+        Nothing here can fail (a new task closes no cycle, and its names were
+        bound like a Python call's), so no step is checked or journaled one by
+        one: a single journal entry, if a call is open, undoes it all.
+        """
+        tasks, slugs, counts = self._tasks, self._slugs, self._slug_counts
+        name = task.name
+        previous = counts.get(name, 0)
+        count = previous + 1
+        slug = f"{name}-{count}"
+        while slug in slugs:  # a slug given by hand took the generated one
+            count += 1
             slug = f"{name}-{count}"
-            if slug in slugs:  # a slug given by hand took the generated one
-                self._bind(task, arguments, None, mapped=False)
-                return
-            self._slug_counts[name] = count
-            task.slug = slug
-            slugs[slug] = task
-            tasks[task] = None
-            if not len(tasks) % REFREEZE_EVERY:
-                refreeze()
-            edges, edges_to, edges_from = self._edges, self._edges_to, self._edges_from
-            constants: dict[str, Any] | None = None
-            for key, value in arguments.items():
-                if isinstance(value, Task):
-                    edge: Edge = _new_tuple(Edge, (value, task, key, False))
-                    edges[edge] = None
-                    if not len(edges) % REFREEZE_EVERY:
-                        refreeze()
-                    into = edges_to.get(task)
-                    if into is None:
-                        edges_to[task] = [edge]
-                    else:
-                        into.append(edge)
-                    out_of = edges_from.get(value)
-                    if out_of is None:
-                        edges_from[value] = [edge]
-                    else:
-                        out_of.append(edge)
-                elif constants is None:
-                    constants = self.constants[task] = {key: value}
+        counts[name] = count
+        task.slug = slug
+        slugs[slug] = task
+        tasks[task] = None
+        if not len(tasks) % REFREEZE_EVERY:
+            refreeze()
+        edges, all_edges_to, all_edges_from = self._edges, self._edges_to, self._edges_from
+        constants: dict[str, Any] | None = None
+        edges_to: list[Edge] | None = None
+        for key, value in arguments.items():
+            if isinstance(value, Task):
+                edge: Edge = _new_tuple(Edge, (value, task, key, False))
+                edges[edge] = None
+                if not len(edges) % REFREEZE_EVERY:
+                    refreeze()
+                if edges_to is None:
+                    edges_to = all_edges_to[task] = [edge]
                 else:
-                    constants[key] = value
-            self._version += 1
-            return
-        self._bind(task, arguments, None, mapped=False)
+                    edges_to.append(edge)
+                edges_from = all_edges_from.get(value)
+                if edges_from is None:
+                    all_edges_from[value] = [edge]
+                else:
+                    edges_from.append(edge)
+            elif constants is None:
+                constants = self.constants[task] = {key: value}
+            else:
+                constants[key] = value
+        self._version += 1
+        if self._journal is not None:
+            self._journal.append(("fresh", task, slug, (name, previous)))
+
+    def _remove_edges_to(self, task: Task[Any]) -> None:
+        """Undo the edges into ``task`` (added last: each is last in its lists)."""
+        for edge in reversed(self._edges_to.pop(task, ())):
+            del self._edges[edge]
+            _remove_last(self._edges_from, edge.upstream_task, edge)
+        self._keyed.pop(task, None)
 
     def _collected(self, arguments: Mapping[str, Any], validate: bool) -> Mapping[str, Any]:
         """``arguments`` with each collection that holds tasks replaced by a
@@ -396,7 +409,10 @@ class GraphStore:
         items: dict[str, Task[Any]] = {}
         template = make_template(value, items)
         collect = Collect(template, name=type(value).__name__.capitalize())
-        self._bind(collect, items, None, mapped=False, validate=validate)
+        if self._all_in_flow_or_plain(items):
+            self._add_fresh(collect, items)  # a big fan-in: one journal entry
+        else:
+            self._bind(collect, items, None, mapped=False, validate=validate)
         return collect
 
     def _add_input(

@@ -64,6 +64,7 @@ from headwater._taskrun import (
     failed_from_exception,
     new_cache_entry,
     run_attempt,
+    state_from_exception,
     upstream_decision,
     with_cache_note,
 )
@@ -79,6 +80,7 @@ from headwater.states import (
     State,
     Success,
     Waiting,
+    _success,
 )
 
 if TYPE_CHECKING:
@@ -135,11 +137,18 @@ class FlowRun:
         self.events: EventRecorder | None = None
         self.checkpoint: Checkpoint | None = None  # set when run with store=
         self.log = logger.isEnabledFor(logging.INFO)
+        # Every task's context is a copy of this with its own task keys set.
         self.base_context = {
             **_snapshot(),
             "flow_name": graph.flow_name,
             "flow_run_id": self.run_id,
             "parameters": MappingProxyType(parameters),
+            "task_name": None,
+            "task_slug": None,
+            "task_tags": frozenset(),
+            "map_index": None,
+            "task_run_count": 1,
+            "is_waiting": False,
         }
 
     # -- the loop ------------------------------------------------------------
@@ -188,10 +197,10 @@ class FlowRun:
             while due and len(in_flight) < capacity:
                 unit, run_count, previous = due.popleft()
                 self._start(unit, run_count, synchronous, previous)
+            if plain:
+                self._drain_plain()
             while ready and len(in_flight) < capacity:
-                unit = ready.popleft()
-                if not (plain and unit[1] < 0 and self._run_plain(unit[0])):
-                    self._start(unit, 1, synchronous)
+                self._start(ready.popleft(), 1, synchronous)
             if in_flight:
                 done = self.executor.wait(list(in_flight), self._time_to_next_retry())
                 for future in done:
@@ -216,38 +225,69 @@ class FlowRun:
 
     # -- one unit ------------------------------------------------------------
 
-    def _run_plain(self, index: int) -> bool:
-        """Run task ``index`` now if it is the common case; else return False.
+    def _drain_plain(self) -> None:
+        """Run every ready unit, taking a short path for the common case.
 
-        The common case (no map, cache, handler or custom trigger; every
-        upstream task plainly successful) needs none of the general path's
-        steps, and it is most of the tasks of big flows: the cost of running
-        it is a dict of inputs, the context, the call and its state.
+        Used with a synchronous executor when nothing is reported or seeded.
+        The common case (a task with no map, cache, handler, timeout or custom
+        trigger, every upstream task plainly successful) needs none of the
+        general path's steps, and it is most of the tasks of big flows: its
+        cost is a dict of inputs, a copy of the context, the call and its
+        state, all inline here. Any other unit goes to :meth:`_start`.
         """
-        task = self.graph.tasks[index]
-        if (
-            task.trigger is not _ALL_SUCCESSFUL
-            or task.mapped
-            or task.cache_for is not None
-            or task.state_handlers
-        ):
-            return False
-        states = self.states
-        inputs = dict(self.graph.constants[index])
-        for upstream_index, edge in self.graph.upstream[index]:
-            upstream_state = states[upstream_index]
-            kind = type(upstream_state)
-            if kind is not Success and kind is not Cached:
-                return False  # skips, failures, maps: the general path decides
-            if edge.key is not None:
-                inputs[edge.key] = upstream_state.result  # type: ignore[union-attr]
-        context_values = self._context_for(task, _NOT_MAPPED, 1, index)
-        state = run_attempt(task, inputs, context_values, task.timeout)
-        if type(state) is Success:
-            self._resolve(index, state)
-        else:
-            self._after_try((index, _NOT_MAPPED), 1, _PENDING, state)
-        return True
+        ready, states, blocked = self.ready, self.states, self.blocked
+        graph = self.graph
+        tasks, constants = graph.tasks, graph.constants
+        all_upstream, all_downstream = graph.upstream, graph.downstream
+        base_context = self.base_context
+        released = self.element_wise.released
+        while ready:
+            unit = ready.popleft()
+            index, map_index = unit
+            task = tasks[index]
+            if (
+                map_index != _NOT_MAPPED
+                or task.trigger is not _ALL_SUCCESSFUL
+                or task.mapped
+                or task.cache_for is not None
+                or task.state_handlers
+                or task.timeout is not None
+            ):
+                self._start(unit, 1, True)
+                continue
+            inputs = dict(constants[index])
+            for upstream_index, edge in all_upstream[index]:
+                upstream_state = states[upstream_index]
+                kind = type(upstream_state)
+                if kind is not Success and kind is not Cached:
+                    break  # skips, failures, maps: the general path decides
+                key = edge.key
+                if key is not None:
+                    inputs[key] = upstream_state.result  # type: ignore[union-attr]
+            else:
+                context = base_context.copy()
+                context["task_name"] = task.name
+                context["task_slug"] = task.slug
+                context["task_tags"] = task.tags
+                token = _push(context)
+                try:
+                    state = _success(task.run(**inputs))
+                except Exception as exc:
+                    state = state_from_exception(task, inputs, exc)
+                finally:
+                    _pop(token)
+                if type(state) is not Success:
+                    self._after_try(unit, 1, _PENDING, state)
+                elif released:
+                    self._resolve(index, state)
+                else:  # _resolve, inline
+                    states[index] = state
+                    for downstream in all_downstream[index]:
+                        blocked[downstream] -= 1
+                        if not blocked[downstream]:
+                            ready.append((downstream, _NOT_MAPPED))
+                continue
+            self._start(unit, 1, True)
 
     def _start(
         self, unit: tuple[int, int], run_count: int, synchronous: bool, previous: State = _PENDING
@@ -392,16 +432,17 @@ class FlowRun:
     def _context_for(
         self, task: Task[Any], map_index: int, run_count: int, index: int
     ) -> dict[str, Any]:
-        seed = self._seed(index, map_index) if self.seeds else None
-        return {
-            **self.base_context,
-            "task_name": task.name,
-            "task_slug": task.slug,
-            "task_tags": task.tags,
-            "map_index": None if map_index == _NOT_MAPPED else map_index,
-            "task_run_count": run_count,
-            "is_waiting": seed is not None and isinstance(seed, Waiting),
-        }
+        context = self.base_context.copy()
+        context["task_name"] = task.name
+        context["task_slug"] = task.slug
+        context["task_tags"] = task.tags
+        if map_index != _NOT_MAPPED:
+            context["map_index"] = map_index
+        if run_count != 1:
+            context["task_run_count"] = run_count
+        if self.seeds and isinstance(self._seed(index, map_index), Waiting):
+            context["is_waiting"] = True
+        return context
 
     def _cache_key(self, index: int, map_index: int) -> str:
         key = task_cache_key(self.graph.flow_name, self.graph.tasks[index])

@@ -37,6 +37,7 @@ from headwater.states import (
     Success,
     TimedOut,
     TriggerFailed,
+    _success,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ __all__ = [
     "failed_from_handler",
     "new_cache_entry",
     "run_attempt",
+    "state_from_exception",
     "upstream_decision",
     "with_cache_note",
 ]
@@ -160,13 +162,18 @@ def run_attempt(
         return _run_with_deadline(task, inputs, context_values, timeout)
     token = _push(context_values)
     try:
-        return Success(result=task.run(**inputs))
-    except signals.Signal as signal:
-        return signal_state(signal)
+        return _success(task.run(**inputs))
     except Exception as exc:
-        return failed_from_exception(task, inputs, exc)
+        return state_from_exception(task, inputs, exc)
     finally:
         _pop(token)
+
+
+def state_from_exception(task: Task[Any], inputs: Mapping[str, Any], exc: Exception) -> State:
+    """The state a try ends in when ``task.run`` raised ``exc`` (a signal or an error)."""
+    if isinstance(exc, signals.Signal):
+        return signal_state(exc)
+    return failed_from_exception(task, inputs, exc)
 
 
 def failed_from_exception(task: Task[Any], inputs: Mapping[str, Any], exc: BaseException) -> Failed:

@@ -61,13 +61,10 @@ def task_logger(task_name: str | None) -> logging.Logger:
     return logging.getLogger(f"{TASK_LOGGER_PREFIX}.{task_name}")
 
 
-def _push(values: Mapping[str, Any]) -> Token[Mapping[str, Any]]:
-    """Make ``values`` the current context; return the token to restore it."""
-    return _current.set(values)
-
-
-def _pop(token: Token[Mapping[str, Any]]) -> None:
-    _current.reset(token)
+# Set and reset on every task run: the ContextVar's own methods, no wrapper.
+_push = _current.set
+"""Make ``values`` the current context; return the token to restore it."""
+_pop = _current.reset
 
 
 def _snapshot() -> Mapping[str, Any]:

@@ -210,6 +210,20 @@ class Success(Finished):
     __slots__ = ()
 
 
+_new_state = object.__new__
+_set_message = State.message.__set__  # type: ignore[attr-defined]
+_set_result = State.result.__set__  # type: ignore[attr-defined]
+
+
+def _success(result: Any) -> Success:
+    """``Success(result=result)`` without ``__init__``'s argument handling: the
+    runner makes one per task, so this is on its hot path."""
+    state: Success = _new_state(Success)
+    _set_message(state, None)
+    _set_result(state, result)
+    return state
+
+
 class Skipped(Success):
     """The task was skipped (``SKIP`` signal, or an upstream skip propagated).
 
