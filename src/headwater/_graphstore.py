@@ -318,10 +318,18 @@ class GraphStore:
     def _add_called(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
         """Add the fresh copy a task call made, with its inputs: the hot path of
         building (``_bind`` without upstream tasks)."""
-        if task.slug is None and self._all_in_flow_or_plain(arguments):
-            self._add_fresh(task, arguments)
-        else:
-            self._bind(task, arguments, None, mapped=False)
+        if task.slug is None:
+            tasks = self._tasks
+            for value in arguments.values():  # _all_in_flow_or_plain, inline
+                if isinstance(value, Task):
+                    if value not in tasks:
+                        break
+                elif type(value) in _SPECIAL_INPUTS:
+                    break
+            else:
+                self._add_fresh(task, arguments)
+                return
+        self._bind(task, arguments, None, mapped=False)
 
     def _all_in_flow_or_plain(self, arguments: Mapping[str, Any]) -> bool:
         """True when every input is a task of this flow or a plain value."""

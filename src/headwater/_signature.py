@@ -36,6 +36,7 @@ class RunSignature:
     __slots__ = (
         "_ordered",  # every named argument, in order (for inputs())
         "annotations",  # name -> annotation (only annotated arguments)
+        "arity",  # how many arguments when all are positional and required; else -1
         "defaults",  # name -> default value (only arguments that have one)
         "names",  # every named argument, in order
         "positional",  # names that may be passed positionally, in order
@@ -94,6 +95,8 @@ class RunSignature:
         self.defaults: Mapping[str, Any] = MappingProxyType(defaults)
         self.annotations: Mapping[str, Any] = MappingProxyType(annotations)
         self._ordered = tuple(names)
+        every_one_positional = len(positional) == len(names) == len(self.required)
+        self.arity = len(names) if every_one_positional and not self.var_keyword else -1
 
     def inputs(self) -> dict[str, dict[str, Any]]:
         """``run``'s arguments -> ``{"required", "default", "type"}``."""
@@ -122,8 +125,8 @@ class RunSignature:
                 a value given twice, or (unless ``partial``) a missing argument.
         """
         positional = self.positional
-        if not kwargs and len(args) == len(positional) == len(self.names):
-            return dict(zip(positional, args, strict=True))  # the usual call: all positional
+        if not kwargs and len(args) == self.arity:
+            return dict(zip(positional, args, strict=True))  # the usual call
         if len(args) > len(positional):
             raise TypeError(
                 f"{owner}() takes {len(positional)} positional argument"

@@ -209,9 +209,10 @@ class Task(Generic[R]):
             TypeError: an override names no task option or has the wrong type.
         """
         new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        if not self._explicit_slug and "slug" in new.__dict__:
-            del new.__dict__["slug"]
+        attributes = new.__dict__
+        attributes.update(self.__dict__)
+        if "slug" in attributes and not self._explicit_slug:
+            del attributes["slug"]
         if attribute_overrides:
             unknown = set(attribute_overrides) - OPTIONS
             for name in unknown:
@@ -256,7 +257,11 @@ class Task(Generic[R]):
     ) -> Self:
         """Copy this task, then bind the copy (see :meth:`bind`)."""
         target = flow or active_flow.get() or _resolve_flow(self, flow)
-        arguments = self._signature.bind(self.name, args, kwargs, partial=False)
+        signature = self._signature
+        if kwargs or len(args) != signature.arity:
+            arguments = signature.bind(self.name, args, kwargs, partial=False)
+        else:  # the usual call, bound here: this is the hot path of building
+            arguments = dict(zip(signature.positional, args, strict=True))
         new = self.copy()
         if upstream_tasks is None:
             target._add_called(new, arguments)
