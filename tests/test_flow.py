@@ -701,3 +701,94 @@ def test_building_by_calls_never_searches_for_cycles(monkeypatch: pytest.MonkeyP
     with pytest.raises(CycleError):
         flow.add_edge(summed, fanned[0])
     assert len(calls) == 1
+
+
+# -- the fast paths of building --------------------------------------------------------
+
+
+def big_fan_in(width: int = 40) -> tuple[Flow, Task[Any], list[Task[Any]]]:
+    """A task fed by ``width`` keyed edges (more than are scanned one by one)."""
+    sources = [Task(name=f"s{i}") for i in range(width)]
+    sink = Task(name="sink")  # the base Task's run accepts any keyword input
+    flow = Flow("fan-in")
+    flow.set_dependencies(sink, keyword_tasks={f"k{i}": s for i, s in enumerate(sources)})
+    return flow, sink, sources
+
+
+def test_a_big_fan_in_refuses_a_second_edge_or_constant_for_a_taken_key() -> None:
+    flow, sink, sources = big_fan_in()
+    before = flow_snapshot(flow)
+    with pytest.raises(DuplicateEdgeKeyError, match="already receives input 'k7' from 's7-1'"):
+        flow.add_edge(sources[0], sink, key="k7")
+    with pytest.raises(DuplicateEdgeKeyError, match="input 'k39'"):
+        flow.set_dependencies(sink, keyword_tasks={"k39": 5})
+    assert flow_snapshot(flow) == before  # also checks the key index against the edges
+    assert flow._keyed[sink]["k7"].upstream_task is sources[7]
+
+
+def test_the_key_index_of_a_big_fan_in_follows_later_edges_and_rollbacks() -> None:
+    flow, sink, sources = big_fan_in()
+    with pytest.raises(DuplicateEdgeKeyError):
+        flow.add_edge(sources[1], sink, key="k0")  # the index is made here
+    extra = Task(name="extra")
+    flow.add_edge(extra, sink, key="new")
+    with pytest.raises(DuplicateEdgeKeyError, match="input 'new'"):
+        flow.add_edge(sources[2], sink, key="new")
+    with pytest.raises(CycleError):  # adds k_late, then fails on the cycle: all undone
+        flow.set_dependencies(sink, keyword_tasks={"k_late": extra}, downstream_tasks=[extra])
+    flow_snapshot(flow)
+    assert "k_late" not in flow._keyed[sink]
+    flow.add_edge(extra, sink, key="k_late")
+    assert flow._keyed[sink]["k_late"] == Edge(extra, sink, "k_late")
+
+
+def test_a_call_whose_generated_slug_is_taken_by_hand_gets_the_next_one() -> None:
+    with Flow("f") as flow:
+        flow.add_task(inc.copy(slug="inc-1"))
+        first = inc(1)
+        second = inc(first)
+    assert [first.slug, second.slug] == ["inc-2", "inc-3"]
+    assert flow.get_tasks(slug="inc-2") == [first]
+
+
+def test_a_call_with_an_upstream_task_not_in_the_flow_adds_that_task_too() -> None:
+    outside = Parameter("start")
+    with Flow("f") as flow:
+        inside = inc(outside)
+    assert set(flow.tasks) == {outside, inside}
+    assert flow.edges_to(inside) == {Edge(outside, inside, "x")}
+    state = flow.run(parameters={"start": 2})
+    assert state.result[inside].result == 3
+
+
+def test_a_collection_task_is_added_before_the_task_it_feeds() -> None:
+    with Flow("f") as flow:
+        leaves = [inc(i) for i in range(3)]
+        summed = total(leaves)
+        scaled = echo(unmapped_list := [summed, 1])
+    collect_for_total, collect_for_echo = (t for t in flow.tasks if t.name == "List")
+    order = list(flow.tasks)
+    assert order.index(collect_for_total) < order.index(summed)
+    assert order.index(collect_for_echo) < order.index(scaled)
+    assert flow.sorted_tasks() == tuple(order)  # already topological: no sorting
+    assert results(flow, scaled) == [[6, 1]]
+    assert unmapped_list == [summed, 1]
+
+
+def test_validation_checks_the_inputs_of_tasks_changed_after_their_call() -> None:
+    with Flow("f") as flow:
+        one = inc(1)
+    flow.validate()  # the call bound every input: nothing left to check
+    assert not flow._unchecked
+    flow.set_dependencies(one, keyword_tasks={"unknown": 3})
+    with pytest.raises(FlowValidationError, match="'unknown' that its run"):
+        flow.validate()
+    with pytest.raises(FlowValidationError):
+        flow.validate()  # still wrong: a failed validation forgets nothing
+
+
+def test_validation_checks_tasks_added_without_a_call() -> None:
+    flow = Flow("f")
+    flow.add_task(inc.copy())
+    with pytest.raises(FlowValidationError, match="missing required input 'x'"):
+        flow.validate()

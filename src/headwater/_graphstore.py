@@ -274,6 +274,7 @@ class GraphStore:
                 _, task, slug, generated = entry
                 if kind == "fresh":
                     self._remove_edges_to(task)
+                self._keyed.pop(task, None)
                 del self._tasks[task]
                 del self._slugs[slug]
                 self.constants.pop(task, None)

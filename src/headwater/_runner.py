@@ -270,6 +270,7 @@ class FlowRun:
                 context["task_slug"] = task.slug
                 context["task_tags"] = task.tags
                 token = _push(context)
+                state: State
                 try:
                     state = _success(task.run(**inputs))
                 except Exception as exc:

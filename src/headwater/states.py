@@ -211,8 +211,8 @@ class Success(Finished):
 
 
 _new_state = object.__new__
-_set_message = State.message.__set__  # type: ignore[attr-defined]
-_set_result = State.result.__set__  # type: ignore[attr-defined]
+_set_message: Any = vars(State)["message"].__set__  # the slots' own setters
+_set_result: Any = vars(State)["result"].__set__
 
 
 def _success(result: Any) -> Success:
