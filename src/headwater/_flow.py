@@ -219,9 +219,10 @@ class Flow(GraphStore):
             return self._sorted[1]
         tasks = list(self._tasks)
         edges = ((edge.upstream_task, edge.downstream_task) for edge in self._edges)
-        if is_topological(tasks, edges):
+        if self._in_order or is_topological(tasks, edges):
             # Built by calls, the insertion order is already the order that
             # topological_order would give: skip the sort.
+            self._in_order = True
             self._sorted = (self._version, tuple(tasks))
             return self._sorted[1]
         ordered, left_over = topological_order(tasks, self._downstream_of_unique)

@@ -140,8 +140,11 @@ class FrozenGraph:
     ) -> None:
         self.flow_name = flow_name
         tasks = self.tasks = tuple(ordered_tasks)
-        index = {task: position for position, task in enumerate(tasks)}
+        # One pass: in a topological order, a task's upstream tasks are indexed first.
+        index: dict[Task[Any], int] = {}
         self.index = index
+        all_constants: list[Mapping[str, Any]] = []
+        append_constants, get_constants = all_constants.append, constants.get
         upstream: list[tuple[tuple[int, Edge], ...]] = []
         # Most tasks have at most one downstream task: share one empty tuple
         # and make a list only for tasks that have one.
@@ -152,6 +155,8 @@ class FrozenGraph:
         append_upstream, append_count = upstream.append, counts.append
         get_edges = edges_to.get
         for position, task in enumerate(tasks):
+            index[task] = position
+            append_constants(get_constants(task, _NO_CONSTANTS))
             edges = get_edges(task)
             if not edges:
                 append_upstream(empty)
@@ -181,7 +186,7 @@ class FrozenGraph:
         self.upstream = tuple(upstream)
         self.downstream = tuple(downstream)
         self.upstream_counts = tuple(counts)
-        self.constants = tuple(constants.get(task, _NO_CONSTANTS) for task in tasks)
+        self.constants = tuple(all_constants)
         self.reference = tuple(sorted(index[task] for task in reference_tasks))
         self.parameters = tuple(sorted(index[task] for task in parameter_tasks))
 

@@ -77,6 +77,9 @@ class GraphStore:
         self._unchecked: dict[Task[Any], None] = {}
         self._slug_counts: dict[str, int] = {}  # name -> last generated number
         self._journal: list[tuple[Any, ...]] | None = None  # undo records of the open call
+        # True while the insertion order is known to be topological: calls add
+        # a task after its upstream tasks; any other edge makes it unknown.
+        self._in_order = True
         self._version = 0  # bumped on every change; keys cached views
 
     # -- building ------------------------------------------------------------
@@ -177,6 +180,7 @@ class GraphStore:
         ):
             self._check_no_cycle(upstream_task, downstream_task)
         edges[edge] = None
+        self._in_order = False
         if not len(edges) % REFREEZE_EVERY:
             refreeze()
         edges_to = all_edges_to.get(downstream_task)
