@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from headwater import Edge, Flow, Task
 from headwater.errors import CycleError, DuplicateEdgeKeyError
-from strategies import build_flow, dag_shapes, expected_results, flow_snapshot
+from strategies import build_flow, dag_shapes, expected_results, flow_snapshot, node
 
 SETTINGS = settings(max_examples=100, deadline=None)
 
@@ -124,3 +124,38 @@ def test_random_add_edge_calls_keep_the_flow_acyclic(
             assert edge in flow.edges
         assert_topological(flow, flow.sorted_tasks())
     flow.validate()
+
+
+def structure(flow: Flow) -> dict[str, Any]:
+    """A flow's graph in slugs: comparable between flows of different task objects."""
+    return {
+        "order": [task.slug for task in flow.sorted_tasks()],
+        "inserted": [task.slug for task in flow.tasks],
+        "edges": sorted(
+            (e.upstream_task.slug, e.downstream_task.slug, e.key, e.mapped) for e in flow.edges
+        ),
+        "constants": {task.slug: dict(values) for task, values in flow.constants.items()},
+    }
+
+
+@SETTINGS
+@given(dag_shapes(max_tasks=12))
+def test_calls_build_the_same_graph_as_explicit_binds(shape: Any) -> None:
+    """Calls take a fast path (no journal, no checks); ``Task.bind`` on copies
+    takes the general one. Both must build the same flow."""
+    by_calls, nodes = build_flow(shape)
+    by_binds = Flow("dag")
+    bound: list[Task[int]] = []
+    for index in range(shape.n_tasks):
+        into = shape.edges_into(index)
+        xs = [bound[edge.upstream] for edge in into if edge.kind == "list"]
+        named = {edge.key: bound[edge.upstream] for edge in into if edge.kind == "key"}
+        state_only = [bound[edge.upstream] for edge in into if edge.kind == "state"]
+        bound.append(
+            node.copy().bind(index, xs, upstream_tasks=state_only, flow=by_binds, **named)
+        )
+    built = structure(by_calls)
+    assert built == structure(by_binds)
+    assert built["order"] == built["inserted"]  # calls keep the insertion order topological
+    state = by_calls.run()
+    assert [state.result[task].result for task in nodes] == expected_results(shape)

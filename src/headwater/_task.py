@@ -263,7 +263,7 @@ class Task(Generic[R]):
         else:  # the usual call, bound here: this is the hot path of building
             arguments = dict(zip(signature.positional, args, strict=True))
         new = self.copy()
-        if upstream_tasks is None:
+        if not upstream_tasks:  # None or empty: the common call
             target._add_called(new, arguments)
         else:
             target._bind(new, arguments, upstream_tasks, mapped=False)
