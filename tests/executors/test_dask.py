@@ -4,13 +4,23 @@ to a running scheduler."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _clusters import start_dask
-from _tasks import exit_process, identity, inc, nap, numbers, total, unpicklable_result
+from _tasks import (
+    exit_process,
+    identity,
+    inc,
+    nap,
+    numbers,
+    signal,
+    total,
+    unpicklable_result,
+)
 
 from headwater import Flow, task
 from headwater.executors import DaskExecutor
@@ -80,6 +90,52 @@ def test_results_stay_in_the_cluster_until_the_end(dask: DaskExecutor) -> None:
     assert "kept in the Dask cluster" in repr(remote[0])
 
 
+def test_a_try_is_one_dask_task(dask: DaskExecutor) -> None:
+    import distributed
+
+    with Flow("one-task-per-try") as flow:
+        x = inc(0)
+        for _ in range(4):
+            x = inc(x)
+        s = total([inc(i) for i in range(5)])
+    with distributed.get_task_stream(dask.client) as stream:
+        state = flow.run(executor=dask)
+    assert state.result[x].result == 5
+    assert state.result[s].result == 15
+    assert len(stream.data) == 12  # 11 tasks and the list, no summaries or fetches
+
+
+def test_a_success_with_a_message_keeps_its_result_in_the_cluster(dask: DaskExecutor) -> None:
+    seen: list[State] = []
+
+    def record(task: Any, old: State, new: State) -> None:
+        if isinstance(new, Success):
+            seen.append(new)
+
+    with Flow("kept") as flow:
+        told = signal.copy(state_handlers=[record])("SUCCESS", result=[1, 2])
+        after = total(told)
+    state = flow.run(executor=dask)
+    assert type(state.result[told]) is Success
+    assert state.result[told].message == "asked to succeed"
+    assert state.result[told].result == [1, 2]
+    assert state.result[after].result == 3
+    assert [type(new.result) for new in seen] == [RemoteResult]
+    assert seen[0].message == "asked to succeed"
+
+
+def test_unpicklable_input_fails_only_its_task_by_name(dask: DaskExecutor) -> None:
+    with Flow("unpicklable-input") as flow:
+        good = [inc(i) for i in range(3)]  # sent to Dask together with the bad one
+        bad = identity(threading.Lock())
+    state = flow.run(executor=dask)
+    message = state.result[bad].message or ""
+    assert type(state.result[bad]) is Failed
+    assert "'identity-1'" in message
+    assert "input 'value' (lock" in message
+    assert [state.result[t].result for t in good] == [1, 2, 3]
+
+
 def test_mapping_over_a_remote_result_fetches_only_its_length(dask: DaskExecutor) -> None:
     future = dask.client.submit(lambda: Success(result=list(range(5))), pure=False)
     elements = dask.as_list(RemoteResult(future))
@@ -112,9 +168,7 @@ def test_unpicklable_result_fails_the_task_by_name(dask: DaskExecutor) -> None:
         after = inc(1)
     state = flow.run(executor=dask)
     assert type(state.result[bad]) is Failed
-    assert "'unpicklable_result-1' (_tasks.unpicklable_result)" in (
-        state.result[bad].message or ""
-    )
+    assert "'unpicklable_result-1' (_tasks.unpicklable_result)" in (state.result[bad].message or "")
     assert state.result[after].result == 2
 
 

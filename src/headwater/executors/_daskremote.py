@@ -1,11 +1,17 @@
 """What the Dask executor keeps in the cluster, and the functions its workers run.
 
+A try is one Dask task (:func:`run_try`); what it leaves in the cluster tells
+the client, by its *type* alone, how much the client must fetch (see
+:func:`packed`). Dask reports the type of every finished task's value to the
+client with the news that it finished, so a plain success costs no fetch: the
+client makes its state from the type and a :class:`RemoteResult` handle.
+
 A try's full state stays on a worker; the runner holds :class:`RemoteResult`
 handles in its place. Before a try is submitted, handles in its inputs become
 Dask futures (Dask resolves futures in arguments on the worker, so they arrive
-as the full upstream states) plus *paths* saying where they were; the worker
-(:func:`run_try`) swaps each for the result it holds. At the end of the run
-the client fetches every handle's state and puts the values back
+as what the upstream tries left) plus *paths* saying where they were; the
+worker (:func:`run_try`) swaps each for the result it holds. At the end of the
+run the client fetches every handle's state and puts the values back
 (:func:`gathered`).
 """
 
@@ -22,13 +28,18 @@ if TYPE_CHECKING:
     from headwater._task import Task
 
 __all__ = [
+    "Kept",
     "RemoteResult",
+    "Whole",
     "gathered",
     "handles_in",
     "length",
     "listed",
+    "packed",
     "replace_handles",
     "run_try",
+    "settled",
+    "state_of",
     "summarize",
     "to_futures",
     "with_result",
@@ -51,6 +62,73 @@ class RemoteResult:
     def __repr__(self) -> str:
         element = "" if self.index is None else f"[{self.index}]"
         return f"<result of {self.future.key!r}{element}, kept in the Dask cluster>"
+
+
+class Whole:
+    """A try's state that keeps no result in the cluster: the client fetches all of it.
+
+    Failures, retries, skips and results of ``None``: the client needs each
+    of them whole (a failure's exception, a retry's time) and they are small.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Whole, (self.state,))
+
+
+class Kept:
+    """A success keeping a result, with more to tell than a plain ``Success``.
+
+    A signal's message, say: the client fetches its state without the result
+    (:func:`summarize`), in a second Dask task. Rare; a plain ``Success`` is
+    left as it is (see :func:`packed`).
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Kept, (self.state,))
+
+
+def packed(state: State) -> Any:
+    """What a try leaves in the cluster: its state, wrapped to say what the client needs.
+
+    The client tells the three apart by the type Dask reports, before it
+    fetches anything: a ``Success`` (no message, a result) needs no fetch at
+    all; a :class:`Whole` is fetched; a :class:`Kept` is summarized.
+    """
+    if type(state) is Success and state.message is None and state.result is not None:
+        return state
+    if isinstance(state, Success) and state.result is not None:
+        return Kept(state)
+    return Whole(state)
+
+
+def state_of(value: Any) -> State:
+    """The state in what a try left in the cluster (see :func:`packed`)."""
+    if isinstance(value, (Whole, Kept)):
+        return value.state
+    state: State = value
+    return state
+
+
+def settled(value: Any, future: Any) -> State:
+    """The client's state of a try from what it left in the cluster, fetched.
+
+    A result worth keeping stays a :class:`RemoteResult` (handlers and the
+    runner see the same on every path).
+    """
+    state = state_of(value)
+    if isinstance(value, Whole) or not isinstance(state, Success) or state.result is None:
+        return state
+    return with_result(state, RemoteResult(future))
 
 
 def with_result(state: State, result: Any) -> State:
@@ -135,28 +213,33 @@ def run_try(
     paths: list[tuple[str, Any]],
     context_values: Mapping[str, Any],
     timeout: float | None,
-) -> State:
-    """Run one try on a worker: the upstream futures arrive as full states."""
+) -> Any:
+    """Run one try on a worker; return its state :func:`packed`.
+
+    The upstream futures arrive as what their tries left (full states).
+    """
     for key, (position, index) in paths:
-        holder = inputs[key] if position is None else inputs[key][position]
+        holder = state_of(inputs[key] if position is None else inputs[key][position])
         value = holder.result if index is None else holder.result[index]
         if position is None:
             inputs[key] = value
         else:
             inputs[key][position] = value
     state = fn(task, inputs, context_values, timeout)
-    return check_result(describe_task(task), state)
+    return packed(check_result(describe_task(task), state))
 
 
-def summarize(state: State) -> tuple[State, bool]:
-    """What the client needs of a try's state: all of it but a success's result."""
-    if isinstance(state, Success) and state.result is not None:
-        return with_result(state, None), True
-    return state, False
+def summarize(value: Any) -> State:
+    """What the client needs of a kept success: all of its state but the result."""
+    return with_result(state_of(value), None)
 
 
-def listed(state: State, index: int | None) -> State:
-    """A state whose result is ``list(result)``, or the result itself if not iterable."""
+def listed(left: Any, index: int | None) -> State:
+    """A state whose result is ``list(result)``, or the result itself if not iterable.
+
+    ``left`` is what the try holding the result left in the cluster.
+    """
+    state = state_of(left)
     value = state.result if index is None else state.result[index]
     try:
         return Success(result=list(value))

@@ -273,10 +273,13 @@ class ProcessPool:
         except (EOFError, OSError):
             return  # died while sending: the sentinel reports it
         except Exception as exc:
-            kind, value = "state", Failed(
-                f"the outcome of {job.label} could not be unpickled in the parent process: "
-                f"{type(exc).__name__}: {exc}",
-                result=exc,
+            kind, value = (
+                "state",
+                Failed(
+                    f"the outcome of {job.label} could not be unpickled in the parent process: "
+                    f"{type(exc).__name__}: {exc}",
+                    result=exc,
+                ),
             )
         worker.job = None
         if kind == "forget":  # the worker could not load the task

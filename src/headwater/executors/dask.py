@@ -6,13 +6,24 @@ arguments go to it) and closes it after the run; with one it connects to a
 running scheduler and leaves the cluster alone.
 
 **Results stay in the cluster.** A try runs on a worker as one Dask task whose
-value is the try's full state; the client receives only a summary (the state
-class and message, without the result). Downstream tries are given the
-upstream *futures* as arguments, so Dask moves results worker to worker; the
-client fetches a result only to split it for ``.map()`` (it fetches the
-length), to cache it (``cache_for``), and at the end of the run, when every
-``state.result[task].result`` is gathered into a real value. While the run
-goes on, state handlers see :class:`RemoteResult` placeholders as results.
+value is the try's full state. The client learns a plain success from the
+type of that value, which Dask reports with the news that the task finished:
+no fetch. It fetches the states that keep no result (failures, retries,
+skips: small), several in one round trip, and asks a second Dask task for the
+rest of a success that says more than its result (a signal's message).
+Downstream tries are given the upstream *futures* as arguments, so Dask moves
+results worker to worker; the client fetches a result only to split it for
+``.map()`` (it fetches the length), to cache it (``cache_for``), and at the
+end of the run, when every ``state.result[task].result`` is gathered into a
+real value. While the run goes on, state handlers see :class:`RemoteResult`
+placeholders as results.
+
+**Overhead per try.** The tries the runner starts together go to Dask in one
+message (:meth:`DaskExecutor.wait` sends them), up to ``submit_ahead`` per
+worker thread are queued on the scheduler, and the client hears of finished
+tries through callbacks rather than by asking. The client sends its messages
+every 2 ms instead of ``distributed``'s 10 ms, so that a chain of tries does
+not wait for the next send.
 
 **Timeouts.** Dask cannot interrupt a Python function running in a worker
 thread. A try with a ``timeout`` runs in a helper thread on the worker, which
@@ -41,9 +52,10 @@ as an installed package or with ``client.upload_file``).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import importlib
+import itertools
+import queue
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -52,6 +64,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from headwater._taskrun import describe_task
 from headwater.executors._daskremote import (
+    Kept,
     RemoteResult,
     gathered,
     handles_in,
@@ -59,13 +72,15 @@ from headwater.executors._daskremote import (
     listed,
     replace_handles,
     run_try,
+    settled,
+    state_of,
     summarize,
     to_futures,
     with_result,
 )
 from headwater.executors._pickling import for_worker, unpicklable_call_message
 from headwater.executors.base import Executor
-from headwater.states import Failed, State, TimedOut
+from headwater.states import Failed, State, Success, TimedOut
 
 if TYPE_CHECKING:
     from headwater._task import Task
@@ -77,11 +92,15 @@ T = TypeVar("T")
 
 @dataclass(eq=False)
 class _Try:
-    summary: Any  # distributed.Future of (state without its result, has_result)
-    full: Any  # distributed.Future of the full state
+    proxy: concurrent.futures.Future[State]  # what the runner waits on
+    key: str  # the Dask key of the try
     label: str
     deadline: float | None  # when the client gives up waiting (see _patience)
     timeout: float | None
+    call: tuple[Any, ...]  # run_try's arguments, until the try is sent
+    source: tuple[Any, Any]  # the task and its inputs, until sent (for messages)
+    future: Any = None  # distributed.Future of what the try left in the cluster (``packed``)
+    summary: Any = None  # distributed.Future of the state without its result (a Kept)
 
 
 class DaskExecutor(Executor):
@@ -96,7 +115,7 @@ class DaskExecutor(Executor):
     Attributes:
         max_workers: the cluster's worker threads (known once started).
         submit_ahead: how many tries per worker thread are handed to Dask at
-            once (default 4). Dask queues the extra ones on its scheduler,
+            once (default 16). Dask queues the extra ones on its scheduler,
             which hides the round trip between one try ending and the next
             starting; at most one try per worker thread runs at a time.
 
@@ -114,7 +133,7 @@ class DaskExecutor(Executor):
         [2, 3, 4]
     """
 
-    submit_ahead: int = 4
+    submit_ahead: int = 16
 
     def __init__(self, address: str | None = None, **cluster_kwargs: Any) -> None:
         if address is not None and cluster_kwargs:
@@ -127,6 +146,16 @@ class DaskExecutor(Executor):
         self.client: Any = None
         self._cluster: Any = None
         self._tries: dict[concurrent.futures.Future[State], _Try] = {}
+        # Tries submitted since the last wait(): sent to Dask together, in one message.
+        self._unsent: list[_Try] = []
+        # The Dask futures the client waits on (a try's, or its summary's), by key.
+        self._waiting: dict[Any, _Try] = {}
+        # Dask futures that finished, put by Dask's callback thread; read by wait().
+        self._arrivals: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Keys are unique without tokenizing or a uuid per try: one random
+        # prefix per executor (several clients may share a scheduler) and a count.
+        self._key_prefix = uuid.uuid4().hex[:16]
+        self._key_count = itertools.count()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -137,15 +166,18 @@ class DaskExecutor(Executor):
             self.client = distributed.Client(self._cluster, set_as_default=False)
         else:
             self.client = distributed.Client(self.address, set_as_default=False)
+        _send_sooner(self.client)
         self.max_workers = max(1, sum(self.client.nthreads().values()))
 
     def _close(self, wait: bool) -> None:
         client, cluster = self.client, self._cluster
         self.client = self._cluster = None
         for tried in self._tries.values():
-            tried.summary.cancel()
-            tried.full.cancel()
+            _cancel(tried)
         self._tries.clear()
+        self._unsent.clear()
+        self._waiting.clear()
+        self._arrivals = queue.SimpleQueue()
         if client is not None:
             client.close()
         if cluster is not None:
@@ -182,75 +214,166 @@ class DaskExecutor(Executor):
         context_values: Mapping[str, Any],
         timeout: float | None,
     ) -> concurrent.futures.Future[State]:
-        """Submit one try; its upstream results go in as Dask futures.
+        """Submit one try, one Dask task; its upstream results go in as Dask futures.
 
-        The returned future completes in :meth:`wait`.
+        The try is sent to Dask by the next :meth:`wait`, together with the
+        others submitted before it; the returned future completes in :meth:`wait`.
         """
-        client = self._running_client()
+        self._running_client()
         proxy: concurrent.futures.Future[State] = concurrent.futures.Future()
-        label = describe_task(task)
         arguments, paths = to_futures(inputs)
-        key = f"{task.slug}-{uuid.uuid4().hex[:16]}"
-        try:
-            full = client.submit(
-                run_try, fn, for_worker(task), arguments, paths, context_values, timeout, key=key
-            )
-        except Exception as exc:
-            proxy.set_result(Failed(unpicklable_call_message(label, task, inputs, exc), exc))
-            return proxy
-        summary = client.submit(summarize, full, key=f"summary-{key}")
+        # An explicit key: Dask neither tokenizes the arguments nor makes a uuid.
+        key = f"{task.slug}-{self._key_prefix}-{next(self._key_count)}"
         deadline = None if timeout is None else time.monotonic() + _patience(timeout)
-        self._tries[proxy] = _Try(summary, full, label, deadline, timeout)
+        call = (fn, for_worker(task), arguments, paths, context_values, timeout)
+        tried = _Try(proxy, key, describe_task(task), deadline, timeout, call, (task, inputs))
+        self._tries[proxy] = tried
+        self._unsent.append(tried)
         proxy.add_done_callback(self._forget_cancelled)
         return proxy
+
+    def _send(self) -> None:
+        """Hand the tries submitted since the last call to Dask, in one message.
+
+        The runner submits every try it can start, then waits: one message
+        instead of one per try spares the client and the scheduler a graph
+        update each.
+        """
+        unsent = [tried for tried in self._unsent if not tried.proxy.done()]
+        self._unsent = []
+        if not unsent:
+            return
+        client = self.client
+        sent: list[Any]
+        try:
+            if len(unsent) == 1:
+                sent = [client.submit(run_try, *unsent[0].call, key=unsent[0].key)]
+            else:
+                columns = zip(*(tried.call for tried in unsent), strict=True)
+                keys = [tried.key for tried in unsent]
+                sent = client.map(run_try, *columns, key=keys, pure=False)
+        except Exception:
+            # Something cannot be pickled: send the tries one by one to name it.
+            # Under new keys: the client made futures of the old ones before it
+            # failed, and would take a submit under such a key as already sent.
+            sent = []
+            for tried in unsent:
+                tried.key = f"{tried.key}-{next(self._key_count)}"
+                try:
+                    sent.append(client.submit(run_try, *tried.call, key=tried.key))
+                except Exception as exc:
+                    sent.append(exc)
+        for tried, future in zip(unsent, sent, strict=True):
+            task, inputs = tried.source
+            tried.call, tried.source = (), (None, None)  # not kept alive by the try
+            if isinstance(future, Exception):
+                message = unpicklable_call_message(tried.label, task, inputs, future)
+                self._settle(tried, Failed(message, future))
+            else:
+                tried.future = future
+                self._wait_on(future, tried)
+
+    def _wait_on(self, future: Any, tried: _Try) -> None:
+        # Dask calls back in its own thread when the future finishes, errs or
+        # is cancelled; wait() takes what arrived, so no round trip asks.
+        self._waiting[future.key] = tried
+        future.add_done_callback(self._arrivals.put)
 
     def _forget_cancelled(self, proxy: concurrent.futures.Future[State]) -> None:
         # The runner cancels the tries in flight when a run is interrupted.
         tried = self._tries.pop(proxy, None) if proxy.cancelled() else None
         if tried is not None:
-            tried.summary.cancel()
-            tried.full.cancel()
+            self._stop_waiting(tried)
+            _cancel(tried)
+
+    def _stop_waiting(self, tried: _Try) -> None:
+        for future in (tried.future, tried.summary):
+            if future is not None:
+                self._waiting.pop(future.key, None)
 
     def wait(
         self, futures: Collection[concurrent.futures.Future[Any]], timeout: float | None
     ) -> set[concurrent.futures.Future[Any]]:
-        """Wait for the first tries to finish; fetch their summaries in one go."""
+        """Wait for the first tries to finish; settle every one that finished.
+
+        A plain success is settled from the type Dask reported; the others
+        that finished together are fetched in one round trip.
+        """
+        self._send()
         done = {future for future in futures if future.done()}
         if done:
             return done
-        waiting = {self._tries[f].summary: f for f in futures if f in self._tries}
-        deadlines = [self._tries[f].deadline for f in waiting.values()]
+        tries = self._tries
+        deadlines = [tries[f].deadline for f in futures if f in tries]
         limit = min((d for d in deadlines if d is not None), default=None)
         if limit is not None:
             to_limit = max(0.0, limit - time.monotonic())
             timeout = to_limit if timeout is None else min(timeout, to_limit)
-        try:
-            with self.client.as_current():
-                _distributed().wait(list(waiting), timeout=timeout, return_when="FIRST_COMPLETED")
-        except (TimeoutError, asyncio.TimeoutError):
-            pass
-        self._complete([(s, p) for s, p in waiting.items() if s.done()])
-        self._expire(list(waiting.values()))
-        return {future for future in futures if future.done()}
+        ends = None if timeout is None else time.monotonic() + timeout
+        # A Dask future that arrives may settle nothing (a kept success's
+        # summary is still on its way, a cancelled try): then wait on.
+        while True:
+            self._complete(self._arrived(ends))
+            done = {future for future in futures if future.done()}
+            if done or (ends is not None and time.monotonic() >= ends):
+                break
+        if limit is not None:
+            self._expire([f for f in futures if f in tries])
+            done = {future for future in futures if future.done()}
+        return done
 
-    def _complete(self, finished: list[tuple[Any, concurrent.futures.Future[State]]]) -> None:
-        good = [(summary, proxy) for summary, proxy in finished if summary.status == "finished"]
-        values = _gather_each(self.client, [summary for summary, _ in good])
-        for (_, proxy), value in zip(good, values, strict=True):
-            if isinstance(value, BaseException):
-                tried = self._tries.pop(proxy)
-                proxy.set_result(_lost(f"the state of task {tried.label}", value))
-                continue
-            summary_state, kept = value
-            tried = self._tries.pop(proxy)
-            if kept:
-                proxy.set_result(with_result(summary_state, RemoteResult(tried.full)))
+    def _arrived(self, ends: float | None) -> list[Any]:
+        """The Dask futures that finished: at least one, unless ``ends`` passes first."""
+        arrivals = self._arrivals
+        try:
+            if ends is None:
+                # In slices, so that Ctrl-C is seen on every platform.
+                while True:
+                    try:
+                        first = arrivals.get(timeout=0.5)
+                        break
+                    except queue.Empty:
+                        continue
             else:
-                proxy.set_result(summary_state)
-        for summary, proxy in finished:
-            if summary.status != "finished":
-                tried = self._tries.pop(proxy)
-                proxy.set_result(_cluster_failure(tried.label, summary))
+                first = arrivals.get(timeout=max(0.0, ends - time.monotonic()))
+        except queue.Empty:
+            return []
+        batch = [first]
+        while True:
+            try:
+                batch.append(arrivals.get_nowait())
+            except queue.Empty:
+                return batch
+
+    def _complete(self, arrived: list[Any]) -> None:
+        """Settle the tries whose Dask futures arrived; fetch only what must be."""
+        to_fetch: list[tuple[Any, _Try]] = []
+        for future in arrived:
+            tried = self._waiting.pop(future.key, None)
+            if tried is None or tried.proxy.done():
+                continue  # cancelled, expired or already settled
+            if future.status != "finished":
+                self._settle(tried, _cluster_failure(tried.label, future))
+            elif future is tried.summary or future.type not in (Success, Kept):
+                to_fetch.append((future, tried))  # a Whole (or a type Dask did not tell)
+            elif future.type is Success:
+                self._settle(tried, Success(result=RemoteResult(future)))
+            else:  # a Kept: its state without the result, in a second Dask task
+                tried.summary = self.client.submit(summarize, future, key=f"summary-{future.key}")
+                self._wait_on(tried.summary, tried)
+        values = _gather_each(self.client, [future for future, _ in to_fetch])
+        for (future, tried), value in zip(to_fetch, values, strict=True):
+            if isinstance(value, BaseException):
+                self._settle(tried, _lost(f"the state of task {tried.label}", value))
+            elif future is tried.summary:
+                self._settle(tried, with_result(value, RemoteResult(tried.future)))
+            else:
+                self._settle(tried, settled(value, future))
+
+    def _settle(self, tried: _Try, state: State) -> None:
+        del self._tries[tried.proxy]
+        self._stop_waiting(tried)
+        tried.proxy.set_result(state)
 
     def _expire(self, proxies: list[concurrent.futures.Future[State]]) -> None:
         """Give up on tries that got no answer long past their timeout.
@@ -268,18 +391,17 @@ class DaskExecutor(Executor):
         started = {key for keys in self.client.processing().values() for key in keys}
         for proxy in expired:
             tried = self._tries[proxy]
-            if tried.full.key not in started and tried.full.status == "pending":
+            if tried.key not in started and tried.future.status == "pending":
                 tried.deadline = now + _patience(tried.timeout or 0.0)
                 continue
-            del self._tries[proxy]
-            tried.summary.cancel()
-            tried.full.cancel()
-            proxy.set_result(
+            _cancel(tried)
+            self._settle(
+                tried,
                 TimedOut(
                     f"task {tried.label} exceeded its timeout and did not answer; its Dask "
                     "futures were cancelled (Dask cannot interrupt running Python code, "
                     "so it may go on in its worker)"
-                )
+                ),
             )
 
     # -- results kept in the cluster ---------------------------------------------
@@ -302,7 +424,8 @@ class DaskExecutor(Executor):
         handles = handles_in(value)
         if not handles:
             return value
-        states = dict(zip(handles, self._running_client().gather(list(handles)), strict=True))
+        values = self._running_client().gather(list(handles))
+        states = {handle: state_of(left) for handle, left in zip(handles, values, strict=True)}
         return replace_handles(value, states)
 
     def gather(self, states: Sequence[State]) -> list[State]:
@@ -316,7 +439,9 @@ class DaskExecutor(Executor):
             return list(states)
         values = _gather_each(self._running_client(), list(handles))
         fetched = {
-            future: _lost("the result", value) if isinstance(value, BaseException) else value
+            future: _lost("the result", value)
+            if isinstance(value, BaseException)
+            else state_of(value)
             for future, value in zip(handles, values, strict=True)
         }
         return [gathered(state, fetched) for state in states]
@@ -338,6 +463,27 @@ def _distributed() -> Any:
             f"DaskExecutor needs distributed ({error}): pip install 'headwater[dask]'",
             name=error.name,
         ) from error
+
+
+# How long the client batches its messages to the scheduler (seconds).
+_SEND_INTERVAL = 0.002
+
+
+def _send_sooner(client: Any) -> None:
+    """Let the client send its messages to the scheduler every 2 ms, not every 10 ms.
+
+    A client batches what it sends the scheduler and sends at most one batch
+    per interval, fixed at 10 ms in ``distributed``. A flow run submits a try
+    when the one before it finished, so in a chain every try waited up to
+    10 ms for its submission to leave: longer than the try's round trip
+    through the cluster. 2 ms is what the scheduler itself uses to send to
+    clients. The stream is an attribute of the client; if a version of
+    ``distributed`` has none, or the client reconnects (a new stream), runs
+    are only slower.
+    """
+    stream = getattr(client, "scheduler_comm", None)
+    if stream is not None and isinstance(getattr(stream, "interval", None), float):
+        stream.interval = min(stream.interval, _SEND_INTERVAL)
 
 
 def _gather_each(client: Any, futures: list[Any]) -> list[Any]:
@@ -369,13 +515,19 @@ def _patience(timeout: float) -> float:
     return timeout + max(1.0, timeout)
 
 
-def _cluster_failure(label: str, summary: Any) -> State:
+def _cancel(tried: _Try) -> None:
+    for future in (tried.future, tried.summary):
+        if future is not None:
+            future.cancel()
+
+
+def _cluster_failure(label: str, future: Any) -> State:
     try:
-        error = summary.exception()
+        error = future.exception()
     except Exception as exc:  # cancelled or lost
         error = exc
     return Failed(
-        f"task {label} could not run on the Dask cluster ({summary.status}): "
+        f"task {label} could not run on the Dask cluster ({future.status}): "
         f"{type(error).__name__}: {error}",
         result=error,
     )
