@@ -188,6 +188,7 @@ class FlowRun:
         # Nothing to report or seed: ordinary tasks may take the short path.
         plain = synchronous and self.events is None and not self.log and not self.seeds
         plain = plain and self.checkpoint is None
+        inline = self.executor.runs_lone_tries_inline and not synchronous
         while ready or timeline or in_flight or due:
             if timeline:
                 now = time.monotonic()
@@ -200,7 +201,11 @@ class FlowRun:
             if plain:
                 self._drain_plain()
             while ready and len(in_flight) < capacity:
-                self._start(ready.popleft(), 1, synchronous)
+                unit = ready.popleft()
+                # The run's only work (a step of a chain): handing it to a pool
+                # thread and waiting would only add two thread wake-ups.
+                alone = inline and not (ready or in_flight or due or timeline)
+                self._start(unit, 1, synchronous or alone)
             if in_flight:
                 done = self.executor.wait(list(in_flight), self._time_to_next_retry())
                 for future in done:

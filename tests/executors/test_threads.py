@@ -4,6 +4,7 @@ element by element, retries wait on a timeline, capacity is respected."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -123,11 +124,23 @@ def test_context_is_isolated_per_task_run() -> None:
     assert context.task_slug is None  # nothing leaked into this thread
 
 
-def test_tries_run_in_pool_threads() -> None:
+def test_tries_run_in_pool_threads_when_others_could_run_meanwhile() -> None:
     with Flow("threads") as flow:
-        name = thread_name()
+        names = [thread_name() for _ in range(3)]
     state = flow.run(executor=ThreadExecutor(2))
-    assert state.result[name].result.startswith("headwater-task")
+    assert all(state.result[name].result.startswith("headwater-task") for name in names)
+
+
+def test_a_lone_try_runs_in_the_thread_that_runs_the_flow() -> None:
+    """Nothing else ready, in flight or retrying: a pool thread would run it no
+    sooner, so the loop runs it itself (a chain's steps), context and all."""
+    with Flow("chain") as flow:
+        first = thread_name()
+        second = where(upstream_tasks=[first])
+    state = flow.run(executor=ThreadExecutor(2))
+    assert state.result[first].result == threading.current_thread().name
+    assert state.result[second].result["task_slug"] == second.slug
+    assert context.task_slug is None  # the try's context did not leak
 
 
 def test_timeout_in_a_thread_ends_timed_out_on_time() -> None:

@@ -46,6 +46,11 @@ class Executor:
             task that exceeds its timeout (the process executor); the runner
             then hands the timeout to :meth:`submit_try` only. Otherwise the
             try runs in a helper thread that is abandoned at the deadline.
+        runs_lone_tries_inline: ``True`` when the runner may run a try in its
+            own thread when it is the only work of the run (nothing else
+            ready, in flight or waiting to retry): submitting it and waiting
+            would give the same result later. Only for executors whose tries
+            run in this process anyway (threads).
         submit_ahead: the runner keeps up to ``max_workers * submit_ahead``
             tries submitted. An executor that queues work itself and pays a
             round trip per try (Dask) takes more than one, so that a worker
@@ -56,6 +61,7 @@ class Executor:
     max_workers: int = 1
     submit_ahead: int = 1
     synchronous: bool = False
+    runs_lone_tries_inline: bool = False
     stops_timed_out_work: bool = False
     _users: int = 0  # how many start() calls are not matched by shutdown() yet
 

@@ -387,6 +387,11 @@ def _join_at_exit() -> None:
 class ThreadExecutor(Executor):
     """Run up to ``max_workers`` task tries at once, each in a pool thread.
 
+    A try that is the run's only work at that moment (nothing else ready, in
+    flight or waiting to retry, as each step of a chain) runs in the thread
+    that called ``flow.run()`` instead: a pool thread would run it no sooner,
+    and the hand-off costs two thread wake-ups.
+
     Args:
         max_workers: how many tries run at once; default
             ``min(32, cpu count + 4)``.
@@ -404,6 +409,8 @@ class ThreadExecutor(Executor):
         >>> [state.result[t].result for t in naps]
         [0, 1, 2, 3]
     """
+
+    runs_lone_tries_inline = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and max_workers < 1:
