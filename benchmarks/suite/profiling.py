@@ -1,10 +1,14 @@
-"""Where headwater's time goes: cProfile of one build and one run.
+"""Where headwater's time goes: a profile of one build and one run.
 
 ``python -m benchmarks.suite.profiling [--workload chain] [--n 100000] [--top 10]``
 builds the workload's flow and runs it on the local executor under
 ``cProfile``, and prints the ``--top`` functions by own time (tottime) for
 the build and for the run, each as a Markdown table. Times under the
 profiler are inflated; read the proportions, not the absolute figures.
+
+With ``--pyinstrument`` (``pip install pyinstrument``, in
+``benchmarks/bench-requirements.txt``), a sampling profiler, which slows the
+code far less, prints the call trees of the build and of the run instead.
 """
 
 from __future__ import annotations
@@ -37,12 +41,40 @@ def top_table(profile: cProfile.Profile, top: int) -> list[str]:
     return rows
 
 
+def sampled(workload: str, n: int) -> None:
+    """Print pyinstrument's call trees of one build and one run."""
+    from pyinstrument import Profiler
+
+    engine = Local()
+    engine.start(workload)
+    engine.run(engine.build(workload, 10))  # warm-up: lazy imports
+    for title in ("build", "run"):
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        if title == "build":
+            graph = engine.build(workload, n)
+        else:
+            answer = engine.run(graph)
+        profiler.stop()
+        print(f"\n### {workload}, N={n:,}, local executor: {title} (pyinstrument)\n")
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+    engine.close()
+    if answer != expected(workload, n):
+        raise AssertionError(f"wrong answer {answer}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.suite.profiling")
     parser.add_argument("--workload", choices=TRIVIAL, default="chain")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument(
+        "--pyinstrument", action="store_true", help="call trees from pyinstrument instead"
+    )
     options = parser.parse_args(argv)
+    if options.pyinstrument:
+        sampled(options.workload, options.n)
+        return
 
     engine = Local()
     engine.start(options.workload)
