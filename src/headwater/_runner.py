@@ -68,7 +68,7 @@ from headwater._taskrun import (
     upstream_decision,
     with_cache_note,
 )
-from headwater.context import _pop, _push, _snapshot
+from headwater.context import _DEFAULTS, _pop, _push, _snapshot
 from headwater.executors.base import Executor
 from headwater.states import (
     Cached,
@@ -140,15 +140,10 @@ class FlowRun:
         # Every task's context is a copy of this with its own task keys set.
         self.base_context = {
             **_snapshot(),
+            **_DEFAULTS,
             "flow_name": graph.flow_name,
             "flow_run_id": self.run_id,
             "parameters": MappingProxyType(parameters),
-            "task_name": None,
-            "task_slug": None,
-            "task_tags": frozenset(),
-            "map_index": None,
-            "task_run_count": 1,
-            "is_waiting": False,
         }
 
     # -- the loop ------------------------------------------------------------

@@ -138,26 +138,24 @@ class _Call(concurrent.futures.Future[T]):
 
     def set_result(self, result: T) -> None:
         """Finish the future with ``result``; wake whoever waits on it."""
+        self._settle(result, None, raised=False)
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        """Finish the future with ``exception``; wake whoever waits on it."""
+        self._settle(None, exception, raised=True)
+
+    def _settle(self, result: Any, exception: BaseException | None, *, raised: bool) -> None:
         with self._condition:
             if self._state in _DONE_STATES:
                 raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
             self._result = result
-            self._state = _FINISHED
-            for waiter in self._waiters:
-                waiter.add_result(self)
-            self._wake_blockers()
-        if self._done_callbacks:
-            self._invoke_callbacks()
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        """Finish the future with ``exception``; wake whoever waits on it."""
-        with self._condition:
-            if self._state in _DONE_STATES:
-                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
             self._exception = exception
             self._state = _FINISHED
             for waiter in self._waiters:
-                waiter.add_exception(self)
+                if raised:
+                    waiter.add_exception(self)
+                else:
+                    waiter.add_result(self)
             self._wake_blockers()
         if self._done_callbacks:
             self._invoke_callbacks()
