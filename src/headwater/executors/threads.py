@@ -11,9 +11,10 @@ The pool is headwater's own rather than ``concurrent.futures.ThreadPoolExecutor`
 because on trivial tasks the bookkeeping around each try cost more than the
 try itself (see ``docs/benchmarks.md``):
 
-- a submitted call is a :class:`_Call`, a ``concurrent.futures.Future`` that
-  is also its own work item and guards its state with a plain lock instead of
-  a ``threading.Condition`` (the most expensive part of a stock future);
+- a submitted call is a ``Call`` (``_threadcall.py``), a
+  ``concurrent.futures.Future`` that is also its own work item and guards
+  its state with a plain lock instead of a ``threading.Condition`` (the most
+  expensive part of a stock future);
 - workers take calls from one ``queue.SimpleQueue`` (a C queue);
 - :meth:`ThreadExecutor.wait` scans the futures' states and, when none is
   done, sleeps on one lock that the next worker to finish a call releases,
@@ -38,229 +39,17 @@ import weakref
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
+from headwater.executors._threadcall import DONE_STATES, LOGGER, Call
 from headwater.executors.base import Executor
 
 __all__ = ["ThreadExecutor", "default_thread_workers"]
 
 T = TypeVar("T")
 
-# The state names of concurrent.futures (its _base module): concurrent.futures.wait
-# and as_completed read ``_state``, so a _Call must use the same strings.
-_PENDING = "PENDING"
-_RUNNING = "RUNNING"
-_CANCELLED = "CANCELLED"
-_CANCELLED_AND_NOTIFIED = "CANCELLED_AND_NOTIFIED"
-_FINISHED = "FINISHED"
-_CANCELLED_STATES = (_CANCELLED, _CANCELLED_AND_NOTIFIED)
-_DONE_STATES = frozenset({_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED})
-
-_LOGGER = concurrent.futures._base.LOGGER
-
 
 def default_thread_workers() -> int:
     """``min(32, cpu count + 4)``, as ``concurrent.futures`` picks."""
     return min(32, (os.cpu_count() or 1) + 4)
-
-
-class _Call(concurrent.futures.Future[T]):
-    """A call submitted to a :class:`ThreadExecutor`: its work item and its future.
-
-    ``Future.__init__`` is not called: it makes a ``threading.Condition``,
-    which costs more than the rest of a trivial try's bookkeeping. A plain
-    lock guards the state instead (``concurrent.futures.wait`` only acquires
-    and releases ``_condition``); a thread blocked in :meth:`result` or
-    :meth:`exception` sleeps on a lock of its own, kept in ``_blockers``.
-    """
-
-    # Slots for every attribute, the base class's included: no instance dict.
-    __slots__ = (
-        "_blockers",
-        "_condition",
-        "_done_callbacks",
-        "_exception",
-        "_result",
-        "_state",
-        "_waiters",
-        "args",
-        "fn",
-    )
-
-    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
-        # A Lock has the acquire/release/context-manager part of a Condition that
-        # concurrent.futures.wait and as_completed use; nothing here calls wait/notify.
-        self._condition = threading.Lock()  # type: ignore[assignment]
-        self._state = _PENDING
-        self._result = None
-        self._exception = None
-        self._waiters = []
-        self._done_callbacks: list[Callable[[concurrent.futures.Future[T]], object]] = []
-        self._blockers: list[threading.Lock] = []
-        self.fn: Callable[..., T] | None = fn
-        self.args: tuple[Any, ...] = args
-
-    # -- the worker's side ------------------------------------------------------
-
-    def run(self) -> None:
-        """Run the call in this thread, unless it was cancelled; settle the future."""
-        if not self.set_running_or_notify_cancel():
-            return
-        fn, args = self.fn, self.args
-        self.fn, self.args = None, ()  # drop the inputs as soon as they are used
-        assert fn is not None
-        try:
-            result = fn(*args)
-        except BaseException as exc:  # as ThreadPoolExecutor: the caller sees it
-            self.set_exception(exc)
-            return
-        # set_result, inlined: this is every try's path.
-        with self._condition:
-            self._result = result
-            self._state = _FINISHED
-            for waiter in self._waiters:
-                waiter.add_result(self)
-            if self._blockers:
-                self._wake_blockers()
-        if self._done_callbacks:
-            self._invoke_callbacks()
-
-    def set_running_or_notify_cancel(self) -> bool:
-        """Mark the call running; ``False`` if it was cancelled (then waiters learn it)."""
-        with self._condition:
-            if self._state == _PENDING:
-                self._state = _RUNNING
-                return True
-            if self._state == _CANCELLED:
-                self._state = _CANCELLED_AND_NOTIFIED
-                for waiter in self._waiters:
-                    waiter.add_cancelled(self)
-                return False
-            raise RuntimeError(f"future in unexpected state: {self._state}")
-
-    def set_result(self, result: T) -> None:
-        """Finish the future with ``result``; wake whoever waits on it."""
-        self._settle(result, None, raised=False)
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        """Finish the future with ``exception``; wake whoever waits on it."""
-        self._settle(None, exception, raised=True)
-
-    def _settle(self, result: Any, exception: BaseException | None, *, raised: bool) -> None:
-        with self._condition:
-            if self._state in _DONE_STATES:
-                raise concurrent.futures.InvalidStateError(f"{self._state}: {self!r}")
-            self._result = result
-            self._exception = exception
-            self._state = _FINISHED
-            for waiter in self._waiters:
-                if raised:
-                    waiter.add_exception(self)
-                else:
-                    waiter.add_result(self)
-            self._wake_blockers()
-        if self._done_callbacks:
-            self._invoke_callbacks()
-
-    def _wake_blockers(self) -> None:
-        # Called with _condition held, so no blocker is added meanwhile.
-        blockers = self._blockers
-        while blockers:
-            blockers.pop().release()
-
-    def _invoke_callbacks(self) -> None:
-        for callback in self._done_callbacks:
-            try:
-                callback(self)
-            except Exception:
-                _LOGGER.exception("exception calling callback for %r", self)
-
-    # -- the caller's side --------------------------------------------------------
-
-    def cancel(self) -> bool:
-        """Cancel the call if it has not started; ``True`` if it is cancelled."""
-        with self._condition:
-            if self._state in (_RUNNING, _FINISHED):
-                return False
-            if self._state in _CANCELLED_STATES:
-                return True
-            self._state = _CANCELLED
-            self.fn, self.args = None, ()
-            self._wake_blockers()
-        if self._done_callbacks:
-            self._invoke_callbacks()
-        return True
-
-    def cancelled(self) -> bool:
-        """``True`` if the call was cancelled."""
-        return self._state in _CANCELLED_STATES
-
-    def running(self) -> bool:
-        """``True`` while the call runs."""
-        return self._state == _RUNNING
-
-    def done(self) -> bool:
-        """``True`` once the call finished or was cancelled."""
-        return self._state in _DONE_STATES  # one attribute read: atomic, no lock needed
-
-    def add_done_callback(self, fn: Callable[[concurrent.futures.Future[T]], object]) -> None:
-        """Call ``fn(future)`` when the future is done (now if it already is)."""
-        with self._condition:
-            if self._state not in _DONE_STATES:
-                self._done_callbacks.append(fn)
-                return
-        try:
-            fn(self)
-        except Exception:
-            _LOGGER.exception("exception calling callback for %r", self)
-
-    def result(self, timeout: float | None = None) -> T:
-        """The call's result; re-raises what it raised.
-
-        Raises:
-            concurrent.futures.CancelledError: the call was cancelled.
-            TimeoutError: it did not finish within ``timeout`` seconds.
-        """
-        if self._state != _FINISHED:
-            self._block(timeout)
-        if self._exception is not None:
-            try:
-                raise self._exception
-            finally:
-                # As Future.result: break the cycle traceback -> frame -> self -> exception.
-                self = None  # type: ignore[assignment]  # noqa: PLW0642
-        return self._result  # type: ignore[return-value]
-
-    def exception(self, timeout: float | None = None) -> BaseException | None:
-        """What the call raised, or ``None``.
-
-        Raises:
-            concurrent.futures.CancelledError: the call was cancelled.
-            TimeoutError: it did not finish within ``timeout`` seconds.
-        """
-        if self._state != _FINISHED:
-            self._block(timeout)
-        return self._exception
-
-    def _block(self, timeout: float | None) -> None:
-        """Wait until the future is finished; raise if cancelled or timed out."""
-        with self._condition:
-            if self._state not in _DONE_STATES:
-                blocker = threading.Lock()
-                blocker.acquire()
-                self._blockers.append(blocker)
-            else:
-                blocker = None
-        if blocker is not None:
-            try:
-                blocker.acquire(timeout=-1 if timeout is None else max(0.0, timeout))
-            finally:
-                with self._condition:
-                    if blocker in self._blockers:
-                        self._blockers.remove(blocker)
-        state = self._state
-        if state in _CANCELLED_STATES:
-            raise concurrent.futures.CancelledError()
-        if state != _FINISHED:
-            raise TimeoutError()
 
 
 class _Pool:
@@ -279,14 +68,14 @@ class _Pool:
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
-        self.calls: queue.SimpleQueue[_Call[Any] | None] = queue.SimpleQueue()
+        self.calls: queue.SimpleQueue[Call[Any] | None] = queue.SimpleQueue()
         self.idle: list[None] = []
         self.sleepers: list[threading.Lock] = []
         self.threads: list[threading.Thread] = []
         self.closed = False
         self.lock = threading.Lock()
 
-    def submit(self, call: _Call[Any]) -> None:
+    def submit(self, call: Call[Any]) -> None:
         # The lock orders submits against close(): no call is queued behind the
         # threads' stop signals, and no two submits start one thread too many.
         with self.lock:
@@ -337,7 +126,7 @@ class _Pool:
 
 
 def _work(
-    calls: queue.SimpleQueue[_Call[Any] | None], idle: list[None], sleepers: list[threading.Lock]
+    calls: queue.SimpleQueue[Call[Any] | None], idle: list[None], sleepers: list[threading.Lock]
 ) -> None:
     """A worker thread: run calls until a ``None`` arrives."""
     get = calls.get
@@ -348,7 +137,7 @@ def _work(
         try:
             call.run()
         except BaseException:  # a done-callback raised past Exception: keep the worker
-            _LOGGER.critical("exception in a headwater-task worker", exc_info=True)
+            LOGGER.critical("exception in a headwater-task worker", exc_info=True)
         del call  # do not keep the finished call (and its result) alive while idle
         if sleepers:
             _wake(sleepers)
@@ -439,7 +228,7 @@ class ThreadExecutor(Executor):
             raise RuntimeError(
                 "ThreadExecutor is not started: use it as a context manager or call start()"
             )
-        call = _Call(fn, args)
+        call = Call(fn, args)
         pool.submit(call)
         return call
 
@@ -453,11 +242,11 @@ class ThreadExecutor(Executor):
         """
         # One scan serves any futures (all have ``_state``); only sleeping needs
         # them to be ours, since only our workers release ``sleepers``.
-        done = {future for future in futures if future._state in _DONE_STATES}
+        done = {future for future in futures if future._state in DONE_STATES}
         if done or timeout == 0:
             return done
         pool = self._pool
-        if pool is None or not all(type(future) is _Call for future in futures):
+        if pool is None or not all(type(future) is Call for future in futures):
             return super().wait(futures, timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         sleepers = pool.sleepers
@@ -469,7 +258,7 @@ class ThreadExecutor(Executor):
             sleepers.append(sleeper)
             woken = False
             try:
-                done = {future for future in futures if future._state in _DONE_STATES}
+                done = {future for future in futures if future._state in DONE_STATES}
                 if done:
                     return done
                 if deadline is None:
@@ -480,7 +269,7 @@ class ThreadExecutor(Executor):
                 if not woken:  # a worker that released the lock had taken it out already
                     with contextlib.suppress(ValueError):  # a worker took it out to release it
                         sleepers.remove(sleeper)
-            done = {future for future in futures if future._state in _DONE_STATES}
+            done = {future for future in futures if future._state in DONE_STATES}
             if done or not woken:
                 return done
             # Woken by a call that is not one of ``futures`` (another run's): sleep again.
