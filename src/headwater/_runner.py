@@ -30,6 +30,12 @@ ready / due / timeline / in_flight, and a task is resolved exactly once.
 Then the executor brings any results it kept elsewhere (Dask: in the
 cluster) into the states (``executor.gather``).
 
+Two short cuts keep small tasks cheap. With a synchronous executor and
+nothing to report or seed, ready units are drained by ``_drain_plain``,
+which runs plain tasks inline (see its docstring). On an executor with
+``runs_lone_tries_inline`` (threads), a ready unit that is the run's only
+work runs in the loop's thread, as on a synchronous executor.
+
 Deciding a unit's fate is delegated to the pure steps of ``_taskrun``.
 """
 
