@@ -184,7 +184,7 @@ class FlowRun:
 
     def _loop(self) -> None:
         synchronous = self.executor.synchronous
-        capacity = max(1, self.executor.max_workers * self.executor.submit_ahead)
+        capacity = max(1, self.executor.max_workers * self._ahead())
         ready, timeline, in_flight, due = self.ready, self.timeline, self.in_flight, self.due
         # Nothing to report or seed: ordinary tasks may take the short path.
         plain = synchronous and self.events is None and not self.log and not self.seeds
@@ -214,6 +214,17 @@ class FlowRun:
                     self._after_try(unit, run_count, running, _future_state(future, self, unit))
             elif timeline and not ready and not due:
                 time.sleep(max(0.0, timeline[0][0] - time.monotonic()))
+
+    def _ahead(self) -> int:
+        """How many tries per worker to keep submitted (see ``Executor.queue_ahead``)."""
+        executor = self.executor
+        if executor.queue_ahead <= executor.submit_ahead:
+            return executor.submit_ahead
+        # A queued try is reported Running: queue only when nobody can see it.
+        observed = self.events is not None or self.log
+        if observed or any(task.state_handlers for task in self.graph.tasks):
+            return executor.submit_ahead
+        return executor.queue_ahead
 
     def _gather(self) -> None:
         """Bring the results an executor keeps elsewhere (Dask: in the cluster) here."""

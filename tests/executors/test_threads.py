@@ -4,6 +4,7 @@ element by element, retries wait on a timeline, capacity is respected."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 from _tasks import flaky, identity, map_index_of, nap, thread_name, where
 
 from headwater import Flow, context, task
+from headwater._runner import FlowRun
 from headwater.executors import ThreadExecutor
 from headwater.executors.threads import default_thread_workers
 
@@ -192,3 +194,48 @@ def test_ctrl_c_does_not_wait_for_running_threads() -> None:
         flow.run(executor=ThreadExecutor(2))
     assert time.perf_counter() - started < 2
     assert type(raised.value.flow_state).__name__ == "Failed"  # type: ignore[attr-defined]
+
+
+# -- queueing ahead while nobody watches -------------------------------------------
+
+
+def ahead_of(flow: Flow, executor: ThreadExecutor, events: Any = None) -> int:
+    run = FlowRun(flow, flow._freeze(), {}, executor, None, None)
+    run.events = events
+    return run._ahead()
+
+
+def test_tries_are_queued_ahead_only_while_nothing_observes_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    executor = ThreadExecutor(2)
+    with Flow("ahead") as flow:
+        [identity(i) for i in range(4)]
+    assert ahead_of(flow, executor) == ThreadExecutor.queue_ahead > 1
+    assert ahead_of(flow, executor, events=Timeline()) == 1  # a run record sees Running
+    with caplog.at_level(logging.INFO, logger="headwater.runner"):
+        assert ahead_of(flow, executor) == 1  # so does the log
+    with flow:
+        identity.copy(state_handlers=[lambda task, old, new: new])(9)
+    assert ahead_of(flow, executor) == 1  # and so does a state handler
+
+
+def test_queued_tries_still_run_at_most_max_workers_at_once() -> None:
+    lock = threading.Lock()
+    running: list[int] = [0, 0]  # now, most at once
+
+    @task
+    def counted(i: int) -> int:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        time.sleep(0.005)
+        with lock:
+            running[0] -= 1
+        return i
+
+    with Flow("queued") as flow:
+        results = [counted(i) for i in range(40)]
+    state = flow.run(executor=ThreadExecutor(2))
+    assert [state.result[t].result for t in results] == list(range(40))
+    assert running[1] == 2

@@ -56,10 +56,17 @@ class Executor:
             round trip per try (Dask) takes more than one, so that a worker
             does not sit idle between one try and the next; at most
             ``max_workers`` of them run at once.
+        queue_ahead: like ``submit_ahead``, but only while nothing can see
+            that a submitted try has not started yet: the runner reports a
+            try ``Running`` when it submits it, so it queues tries ahead only
+            when the run keeps no run record, logs nothing at INFO and no task
+            has state handlers. A pool whose round trip per try is a thread
+            wake-up (threads) keeps its workers busy this way.
     """
 
     max_workers: int = 1
     submit_ahead: int = 1
+    queue_ahead: int = 1
     synchronous: bool = False
     runs_lone_tries_inline: bool = False
     stops_timed_out_work: bool = False

@@ -198,6 +198,7 @@ class ThreadExecutor(Executor):
     """
 
     runs_lone_tries_inline = True
+    queue_ahead = 16  # when nothing observes Running: see Executor.queue_ahead
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and max_workers < 1:
