@@ -223,6 +223,78 @@ def test_unknown_option_is_a_type_error() -> None:
         Task(retries=3)  # type: ignore[call-arg]
 
 
+# -- class-level options -----------------------------------------------------
+
+
+class Patient(Task[int]):
+    max_retries = 2
+    retry_delay = 0.5  # seconds, normalized like the argument
+    propagate_skip = True
+    tags = {"io"}  # noqa: RUF012 - a class-level option, normalized to a frozenset
+    trigger = triggers.any_failed
+
+    def on_failure(task: Task[Any], state: Any) -> None:  # noqa: N805 - an option, not a method
+        pass
+
+    def run(self) -> int:
+        return 1
+
+
+def test_class_level_options_are_not_overridden_by_init_defaults() -> None:
+    patient = Patient()
+    assert patient.max_retries == 2
+    assert patient.retry_delay == timedelta(seconds=0.5)
+    assert patient.propagate_skip is True
+    assert "max_retries" not in patient.__dict__  # still read from the class
+
+
+def test_class_level_options_are_normalized_and_functions_stay_functions() -> None:
+    assert Patient.tags == frozenset({"io"})
+    patient = Patient()
+    assert patient.trigger is triggers.any_failed  # not a bound method
+    assert patient.on_failure is Patient.__dict__["on_failure"].__func__
+
+
+def test_arguments_still_override_class_level_options() -> None:
+    patient = Patient(max_retries=5, retry_delay=timedelta(seconds=3), tags={"db"})
+    assert (patient.max_retries, patient.retry_delay) == (5, timedelta(seconds=3))
+    assert patient.tags == frozenset({"db"})
+    assert Patient.max_retries == 2  # the class is untouched
+
+
+def test_copy_can_set_a_class_level_option_back_to_the_default() -> None:
+    eager = Patient().copy(max_retries=0, propagate_skip=False)
+    assert (eager.max_retries, eager.propagate_skip) == (0, False)
+
+
+def test_a_bad_class_level_option_fails_at_class_definition() -> None:
+    with pytest.raises(TaskDefinitionError, match=r"max_retries"):
+
+        class Bad(Task[int]):
+            max_retries = -1
+
+            def run(self) -> int:
+                return 1
+
+
+def test_class_level_retries_are_used_by_the_runner() -> None:
+    calls: list[int] = []
+
+    class Flaky(Task[int]):
+        max_retries = 2
+        retry_delay = 0.0
+
+        def run(self) -> int:
+            calls.append(1)
+            if len(calls) < 3:
+                raise RuntimeError("not yet")
+            return len(calls)
+
+    with Flow("flaky") as flow:
+        flaky = Flaky()()
+    assert flow.run().result[flaky].result == 3
+
+
 # -- inputs ------------------------------------------------------------------
 
 

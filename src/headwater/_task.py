@@ -78,6 +78,10 @@ class Task(Generic[R]):
         cache_key: share cached results between tasks (also across flows)
             that set the same key; default: one cache per flow and task slug.
 
+    A subclass may set any option but ``name``/``slug``/``description`` in its
+    class body (``max_retries = 3``); it is validated when the class is defined
+    and applies unless the constructor gets a value other than ``Task``'s default.
+
     Example:
         >>> from headwater import Flow, Task
         >>> class Double(Task[int]):
@@ -120,6 +124,7 @@ class Task(Generic[R]):
         doc = cls.__dict__.get("__doc__")
         if doc and "description" not in cls.__dict__:
             cls.description = inspect.cleandoc(doc)
+        _normalize_class_options(cls)
 
     def __init__(
         self,
@@ -158,7 +163,13 @@ class Task(Generic[R]):
             "nout": nout,
             "cache_key": cache_key,
         }
-        self._set_options({key: value for key, value in given.items() if value is not None})
+        self._set_options(
+            {
+                key: value
+                for key, value in given.items()
+                if value is not None and not _is_signature_default(key, value)
+            }
+        )
 
     def _set_options(self, options: dict[str, Any]) -> None:
         owner = options.get("name") or self.name
@@ -217,9 +228,7 @@ class Task(Generic[R]):
             unknown = set(attribute_overrides) - OPTIONS
             for name in unknown:
                 if not hasattr(new, name):
-                    raise TypeError(
-                        f"task {self.name!r}: copy() got an unknown attribute {name!r}"
-                    )
+                    raise TypeError(f"task {self.name!r}: copy() got an unknown attribute {name!r}")
             new._set_options({k: v for k, v in attribute_overrides.items() if k in OPTIONS})
             for name in unknown:
                 setattr(new, name, attribute_overrides[name])
@@ -410,6 +419,40 @@ Task._signature = RunSignature(_accepts_anything, "Task.run", is_method=True)
 
 
 _NO_DEFAULT = object()
+
+# Options whose ``__init__`` default is not None. A value equal to the default is
+# not applied, so that a subclass's class-level option (``max_retries = 2`` in
+# the class body) is not overridden by the argument the caller never gave.
+_SIGNATURE_DEFAULTS: dict[str, Any] = {
+    "max_retries": 0,
+    "retry_delay": _DEFAULT_RETRY_DELAY,
+    "propagate_skip": False,
+}
+
+# Options holding a function: set in a class body they must stay plain
+# functions, not become methods of the task.
+_FUNCTION_OPTIONS = ("trigger", "cache_validator", "on_failure")
+
+
+def _is_signature_default(option: str, value: Any) -> bool:
+    default = _SIGNATURE_DEFAULTS.get(option, _NO_DEFAULT)
+    return default is not _NO_DEFAULT and type(value) is type(default) and value == default
+
+
+def _normalize_class_options(cls: type[Task[Any]]) -> None:
+    """Validate the options a subclass sets in its body, as ``__init__`` would."""
+    for option in OPTIONS:
+        if option in ("name", "slug", "description") or option not in cls.__dict__:
+            continue
+        value = cls.__dict__[option]
+        if isinstance(value, staticmethod):
+            value = value.__func__
+        normalized = check_option(cls.__qualname__, option, value)
+        if option in _FUNCTION_OPTIONS and normalized is not None:
+            normalized = staticmethod(normalized)
+        if option == "trigger" and normalized is None:
+            normalized = staticmethod(triggers.all_successful)
+        setattr(cls, option, normalized)
 
 
 def _class_default(task: Task[Any], option: str) -> Any:
