@@ -444,13 +444,42 @@ def test_update_merges_another_flow() -> None:
     assert results(flow, e) == [9]
 
 
-def test_update_with_colliding_generated_slugs_is_rejected() -> None:
+def test_update_renames_colliding_generated_slugs_in_both_flows() -> None:
+    flow, a, _, c = base_flow()
+    other, d, _, f = base_flow()  # inc-1, inc-2, pair-1 again
+    flow.update(other)
+    slugs = [task.slug for task in flow.tasks]
+    assert slugs == ["inc-1", "inc-2", "pair-1", "inc-3", "inc-4", "pair-2"]
+    assert [task.slug for task in other.tasks] == ["inc-3", "inc-4", "pair-2"]
+    assert flow.get_tasks(slug="inc-3") == [d] and other.get_tasks(slug="inc-3") == [d]
+    assert flow_snapshot(other)["slug_index"] == {task.slug: task for task in other.tasks}
+    assert results(flow, c, f) == [5, 5]
+    assert results(other, f) == [5]
+
+
+def test_update_with_colliding_explicit_slugs_is_rejected() -> None:
     flow, *_ = base_flow()
-    other, *_ = base_flow()
-    before = flow_snapshot(flow)
+    with Flow("other") as other:
+        inc.copy(slug="inc-1")(5)
+    before, other_before = flow_snapshot(flow), flow_snapshot(other)
     with pytest.raises(DuplicateSlugError, match="slug 'inc-1'"):
         flow.update(other)
     assert flow_snapshot(flow) == before
+    assert flow_snapshot(other) == other_before
+
+
+def test_failed_update_puts_the_renamed_slugs_back() -> None:
+    flow, *_ = base_flow()
+    other, *_ = base_flow()
+    with flow:
+        inc.copy(slug="mine")(3)
+    with other:
+        inc.copy(slug="mine")(4)  # a slug given by hand clashes: rejected
+    before, other_before = flow_snapshot(flow), flow_snapshot(other)
+    with pytest.raises(DuplicateSlugError, match="slug 'mine'"):
+        flow.update(other)
+    assert flow_snapshot(flow) == before
+    assert flow_snapshot(other) == other_before
 
 
 def test_update_with_validate_false_defers_the_cycle_check() -> None:

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Flow"]
 
 
-
 class Flow(GraphStore):
     """A graph of tasks: build it by calling tasks inside ``with Flow(...)``.
 
@@ -306,21 +305,62 @@ class Flow(GraphStore):
             other_flow: the flow whose contents are added.
             validate: check for cycles now (else at ``validate()`` / ``run()``).
 
+        A task of ``other_flow`` whose *generated* slug is taken here by
+        another task gets a fresh generated slug, in both flows: two flows
+        built by calls both have an ``add-1``, and that must not stop their
+        union. Slugs given by hand, and parameters, still clash.
+
         Raises:
             GraphError: the union would hold a duplicate slug, key, or a cycle;
-                this flow is left unchanged.
+                both flows are left unchanged.
         """
-        with _AllOrNothing(self):
-            for task in other_flow._tasks:
-                self.add_task(task)
-            for edge in other_flow._edges:
-                self._add_edge(
-                    edge.upstream_task, edge.downstream_task, edge.key, validate, edge.mapped
-                )
-            for task, constants in other_flow.constants.items():
-                for key, value in constants.items():
-                    if self.constants.get(task, {}).get(key, _MISSING) is not value:
-                        self._set_constant(task, key, value)
+        renamed = self._reslug_clashes(other_flow)
+        try:
+            with _AllOrNothing(self):
+                for task in other_flow._tasks:
+                    self.add_task(task)
+                for edge in other_flow._edges:
+                    self._add_edge(
+                        edge.upstream_task, edge.downstream_task, edge.key, validate, edge.mapped
+                    )
+                for task, constants in other_flow.constants.items():
+                    for key, value in constants.items():
+                        if self.constants.get(task, {}).get(key, _MISSING) is not value:
+                            self._set_constant(task, key, value)
+        except BaseException:
+            for task, old_slug in renamed:
+                del other_flow._slugs[task.slug]
+                task.slug = old_slug
+                other_flow._slugs[old_slug] = task
+            raise
+
+    def _reslug_clashes(self, other_flow: Flow) -> list[tuple[Task[Any], str]]:
+        """Give ``other_flow``'s tasks whose generated slug is taken here a free one.
+
+        Returns the ``(task, old_slug)`` pairs renamed, so that a failed update
+        can put them back.
+        """
+        renamed: list[tuple[Task[Any], str]] = []
+        taken = self._slugs
+        for task in other_flow._tasks:
+            slug = task.slug
+            if (
+                slug is None
+                or task._explicit_slug
+                or isinstance(task, Parameter)
+                or taken.get(slug, task) is task
+            ):
+                continue
+            count = 1
+            fresh = f"{task.name}-{count}"
+            while fresh in taken or fresh in other_flow._slugs:
+                count += 1
+                fresh = f"{task.name}-{count}"
+            del other_flow._slugs[slug]
+            task.slug = fresh
+            other_flow._slugs[fresh] = task
+            renamed.append((task, slug))
+        return renamed
 
     # -- running, serialization, drawing (each in its own module) ------------
 
