@@ -329,7 +329,7 @@ class Flow(GraphStore):
                             self._set_constant(task, key, value)
         except BaseException:
             for task, old_slug in renamed:
-                del other_flow._slugs[task.slug]
+                other_flow._slugs.pop(task.slug or old_slug, None)
                 task.slug = old_slug
                 other_flow._slugs[old_slug] = task
             raise
