@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import headwater
 import headwater._cache
 from headwater import CacheStore, Flow, MemoryCacheStore, Parameter, Task, cache_validators, task
 from headwater._taskrun import new_cache_entry
@@ -503,3 +504,17 @@ def test_a_handler_replacing_success_prevents_caching() -> None:
     flow.run()
     assert len(counted.calls) == 2
     assert len(headwater._cache.default_cache_store) == 0
+
+
+def test_clear_cache_forgets_the_default_store_only() -> None:
+    counted = Counted()
+    flow, t = build(cached_task(counted), x=1)
+    own_store = MemoryCacheStore()
+    flow.run()
+    flow.run(cache_store=own_store)
+    assert len(headwater._cache.default_cache_store) == 1 and len(own_store) == 1
+    headwater.clear_cache()
+    assert len(headwater._cache.default_cache_store) == 0
+    assert type(flow.run(cache_store=own_store).result[t]) is Cached
+    assert type(flow.run().result[t]) is Success
+    assert len(counted.calls) == 3

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import headwater
 from headwater import Flow, context, signals, task
 from headwater._events import read_events
 
@@ -190,3 +193,22 @@ def test_flow_state_replaced_by_a_handler_is_what_is_recorded() -> None:
     assert state.is_successful()
     assert received[-1]["new"] == "Success"
     assert received[-1]["message"] == "accepted"
+
+
+def test_read_events_leaves_out_a_last_line_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with Flow("f") as flow:
+        double(1)
+    flow.run(events=path)
+    complete = read_events(path)
+    with path.open("a", encoding="utf-8") as file:
+        file.write('{"time": "2026-11-25T19:40:00+00:00", "flow": "f", "tas')
+    assert read_events(path) == complete
+    assert headwater.read_events is read_events  # the public name
+
+
+def test_read_events_rejects_a_file_that_is_not_a_run_record(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text('{"new": "Success"}\nnot json at all\n{"new": "Running"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"notes.txt', line 2: not a run-record event"):
+        read_events(path)

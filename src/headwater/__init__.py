@@ -20,9 +20,10 @@ build a graph, and ``flow.run()`` it::
 from __future__ import annotations
 
 from headwater import cache_validators, executors, signals, states, triggers
-from headwater._cache import CacheStore, MemoryCacheStore
+from headwater._cache import CacheStore, MemoryCacheStore, clear_cache
 from headwater._decorator import FunctionTask, task
 from headwater._edge import Edge
+from headwater._events import read_events
 from headwater._flow import Flow
 from headwater._options import HeadwaterWarning
 from headwater._parameter import Parameter
@@ -64,8 +65,10 @@ __all__ = [
     "TaskDefinitionError",
     "__version__",
     "cache_validators",
+    "clear_cache",
     "context",
     "executors",
+    "read_events",
     "signals",
     "states",
     "task",

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from headwater._task import Task
     from headwater.states import Cached
 
-__all__ = ["CacheStore", "MemoryCacheStore", "default_cache_store", "task_cache_key"]
+__all__ = [
+    "CacheStore",
+    "MemoryCacheStore",
+    "clear_cache",
+    "default_cache_store",
+    "task_cache_key",
+]
 
 
 @runtime_checkable
@@ -76,6 +82,31 @@ class MemoryCacheStore:
 
 default_cache_store = MemoryCacheStore()
 """The per-process store used when a run names none."""
+
+
+def clear_cache() -> None:
+    """Forget every result cached in this process's default cache store.
+
+    Runs given their own ``cache_store=`` (or a ``store=``, which keeps cached
+    results with the run's results) are not affected. Useful between tests.
+
+    Example:
+        >>> from datetime import timedelta
+        >>> from headwater import Flow, clear_cache, task
+        >>> @task(cache_for=timedelta(hours=1))
+        ... def load() -> int:
+        ...     return 1
+        >>> with Flow("cached") as flow:
+        ...     loaded = load()
+        >>> type(flow.run().result[loaded]).__name__
+        'Success'
+        >>> type(flow.run().result[loaded]).__name__
+        'Cached'
+        >>> clear_cache()
+        >>> type(flow.run().result[loaded]).__name__
+        'Success'
+    """
+    default_cache_store.clear()
 
 
 def task_cache_key(flow_name: str, task: Task[Any]) -> str:

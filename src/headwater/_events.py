@@ -14,6 +14,7 @@ set on a task's final state, measured from the start of its first try.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -153,6 +154,29 @@ def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         >>> _ = flow.run(events=path)
         >>> [e["new"] for e in read_events(path) if e["task"] == "one-1"]
         ['Running', 'Success']
+
+    A last line cut short (the process died while writing it) is left out;
+    any other line that is not JSON is an error.
+
+    Raises:
+        ValueError: a line other than an unfinished last one is not JSON.
     """
     with open(path, encoding="utf-8") as file:
-        return [json.loads(line) for line in file if line.strip()]
+        lines = file.read().split("\n")
+    # After the final newline comes "" (a complete file) or an unfinished line.
+    unfinished = lines.pop()
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{os.fspath(path)!r}, line {number}: not a run-record event ({error}); "
+                "is this a file written by flow.run(events=...)?"
+            ) from None
+    if unfinished.strip():
+        with contextlib.suppress(json.JSONDecodeError):  # cut short by a crash
+            events.append(json.loads(unfinished))
+    return events
