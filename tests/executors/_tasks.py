@@ -79,6 +79,14 @@ def fail_on(x: int, bad: int) -> int:
 
 
 @task
+def fail_while_file_exists(x: int, path: str) -> int:
+    """Fails on element 1 while ``path`` exists: a bug the test "fixes" between runs."""
+    if x == 1 and os.path.exists(path):
+        raise CustomError(f"element {x}: {os.path.basename(path)} is still there")
+    return 10 * x
+
+
+@task
 def raise_custom(message: str) -> None:
     raise CustomError(message)
 

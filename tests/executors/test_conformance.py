@@ -10,6 +10,8 @@ processes really stop a try).
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,6 +29,7 @@ from _tasks import (
     divide,
     double,
     fail_on,
+    fail_while_file_exists,
     flaky,
     forever,
     identity,
@@ -41,6 +44,7 @@ from _tasks import (
     where,
 )
 
+import headwater
 import headwater._cache
 from headwater import Flow, Parameter, cache_validators, context, triggers, unmapped
 from headwater.executors import Executor, LocalExecutor
@@ -56,6 +60,7 @@ from headwater.states import (
     TriggerFailed,
     Waiting,
 )
+from headwater.stores import LocalStore, provenance
 
 Run = Callable[..., State]
 CASES: dict[str, Callable[[Run], None]] = {}
@@ -337,6 +342,44 @@ def cache_of_mapped_children(run: Run) -> None:
     state = run(flow)
     assert [type(child) for child in state.result[m].map_states] == [Cached] * 3
     assert results(state, m) == [[1, 2, 3]]
+
+
+# -- result stores ------------------------------------------------------------------------------
+
+
+@case
+def store_checkpoints_and_resume_reruns_only_what_failed(run: Run) -> None:
+    directory = tempfile.mkdtemp()
+    # The same path on every replay: it is an input, so failure messages show it.
+    flag = os.path.join(tempfile.gettempdir(), f"headwater-conformance-bug-{os.getpid()}")
+    open(flag, "w").close()  # noqa: SIM115 - an empty marker file
+    with Flow("etl") as flow:
+        rows = numbers(3)
+        scaled = fail_while_file_exists.map(rows, unmapped(flag))
+        summed = total(scaled)
+    store_dir = os.path.join(directory, "store")
+    first = run(flow, store=LocalStore(store_dir))
+    assert type(first) is Failed
+    assert type(first.result[scaled].map_states[1]) is Failed
+    os.remove(flag)  # the bug is fixed
+    second = run(flow, store=LocalStore(store_dir), resume="latest")
+    assert type(second) is Success
+    assert results(second, scaled, summed) == [[0, 10, 20], 30]
+    assert provenance(second.result[rows]) == "restored"
+    assert provenance(second.result[summed]) == "ran"
+
+
+@case
+def store_keeps_cached_results_across_processes(run: Run) -> None:
+    store_dir = tempfile.mkdtemp()
+    with Flow("cache-in-store") as flow:
+        c = inc.copy(cache_for=timedelta(hours=1))(1)
+        d = double(c)
+    run(flow, store=LocalStore(store_dir))
+    headwater.clear_cache()  # as if this were a new process
+    second = run(flow, store=LocalStore(store_dir))
+    assert type(second.result[c]) is Cached
+    assert results(second, c, d) == [2, 4]
 
 
 # -- WAIT and resume --------------------------------------------------------------------------
