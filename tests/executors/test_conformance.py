@@ -11,6 +11,7 @@ processes really stop a try).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -555,21 +556,26 @@ def state_handlers_run_in_the_runner(run: Run) -> None:
 
 
 CASE_NAMES = sorted(CASES)
+_RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def _masked(message: str | None) -> str | None:
+    return None if message is None else _RUN_ID.sub("<run id>", message)
 
 
 def summary(state: State) -> Any:
-    """What must be the same on every executor."""
+    """What must be the same on every executor (run ids, new on every run, are masked)."""
     if isinstance(state, Mapped):
-        return ("Mapped", state.message, [summary(child) for child in state.map_states])
+        return ("Mapped", _masked(state.message), [summary(child) for child in state.map_states])
     if isinstance(state, TimedOut):
         return ("TimedOut",)
     result = state.result
     if isinstance(result, dict) and result and isinstance(next(iter(result.values())), State):
         tasks = {t.slug: summary(s) for t, s in result.items()}
-        return (type(state).__name__, state.message, tasks)
+        return (type(state).__name__, _masked(state.message), tasks)
     if isinstance(result, BaseException):
         result = (type(result).__name__, str(result))
-    return (type(state).__name__, state.message, result)
+    return (type(state).__name__, _masked(state.message), result)
 
 
 def _replay(name: str, executor: Executor) -> list[Any]:
