@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"### Fan-out: {FAN_OUT} tasks sleeping {SLEEP * 1000:.0f} ms, {WORKERS} workers\n")
     print("\n".join(fan_out_table(options.repeat, with_dask)))
     print("\n### Map over trivial elements (`x + 1`)\n")
-    print(
-        "\n".join(map_table(options.elements, options.dask_elements, options.repeat, with_dask))
-    )
+    print("\n".join(map_table(options.elements, options.dask_elements, options.repeat, with_dask)))
 
 
 if __name__ == "__main__":

@@ -133,10 +133,7 @@ def test_cyclic_garbage_made_while_frozen_is_collected_afterwards() -> None:
 
 def test_the_environment_can_turn_freezing_off() -> None:
     code = (
-        "import gc\n"
-        "from headwater import Flow\n"
-        "with Flow('f'):\n"
-        "    print(gc.get_freeze_count())\n"
+        "import gc\nfrom headwater import Flow\nwith Flow('f'):\n    print(gc.get_freeze_count())\n"
     )
     env = {"HEADWATER_GC_FREEZE": "0", "PATH": ""}
     done = subprocess.run(

@@ -151,9 +151,7 @@ def test_calls_build_the_same_graph_as_explicit_binds(shape: Any) -> None:
         xs = [bound[edge.upstream] for edge in into if edge.kind == "list"]
         named = {edge.key: bound[edge.upstream] for edge in into if edge.kind == "key"}
         state_only = [bound[edge.upstream] for edge in into if edge.kind == "state"]
-        bound.append(
-            node.copy().bind(index, xs, upstream_tasks=state_only, flow=by_binds, **named)
-        )
+        bound.append(node.copy().bind(index, xs, upstream_tasks=state_only, flow=by_binds, **named))
     built = structure(by_calls)
     assert built == structure(by_binds)
     assert built["order"] == built["inserted"]  # calls keep the insertion order topological

@@ -34,9 +34,7 @@ class Edge(NamedTuple):
     def __repr__(self) -> str:
         key = f", key={self.key!r}" if self.key is not None else ""
         mapped = ", mapped=True" if self.mapped else ""
-        return (
-            f"Edge({_label(self.upstream_task)} -> {_label(self.downstream_task)}{key}{mapped})"
-        )
+        return f"Edge({_label(self.upstream_task)} -> {_label(self.downstream_task)}{key}{mapped})"
 
 
 def _label(task: Task[Any]) -> str:

@@ -41,9 +41,7 @@ def _max_retries(owner: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"task {owner!r}: max_retries must be an int, got {value!r}")
     if value < 0:
-        raise TaskDefinitionError(
-            f"task {owner!r}: max_retries must be 0 or more, got {value}"
-        )
+        raise TaskDefinitionError(f"task {owner!r}: max_retries must be 0 or more, got {value}")
     return value
 
 

@@ -38,9 +38,7 @@ def task_states(
 def final_flow_state(graph: FrozenGraph, states_by_task: dict[Task[Any], State]) -> State:
     """The flow run's state (see the module docs); its result is ``states_by_task``."""
     tasks = graph.tasks
-    failed = [
-        tasks[i].slug for i in graph.reference if _counts_as_failed(states_by_task[tasks[i]])
-    ]
+    failed = [tasks[i].slug for i in graph.reference if _counts_as_failed(states_by_task[tasks[i]])]
     if failed:
         return Failed(f"reference tasks failed: {', '.join(map(str, failed))}", states_by_task)
     unfinished = [

@@ -249,7 +249,7 @@ def test_ctrl_c_stops_the_run_and_its_workers(tmp_path: Path) -> None:
     script = tmp_path / "interrupted.py"
     script.write_text(
         textwrap.dedent(
-            f'''
+            f"""
             import sys
             sys.path.insert(0, {str(Path(__file__).parent)!r})
             from _tasks import pid_then_forever
@@ -264,7 +264,7 @@ def test_ctrl_c_stops_the_run_and_its_workers(tmp_path: Path) -> None:
                         flow.run(executor=ProcessExecutor(1))
                 except KeyboardInterrupt as interrupt:
                     print("interrupted", type(interrupt.flow_state).__name__)
-            '''
+            """
         )
     )
     process = subprocess.Popen(
