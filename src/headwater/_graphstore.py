@@ -3,7 +3,8 @@
 :class:`GraphStore` holds the graph's data and every operation that changes
 it. The operations that make up one call (adding a task, its edges, its
 constants) are recorded in a journal and undone if any step raises, so a
-rejected call leaves the graph exactly as it was (generated slugs included).
+rejected call leaves the graph exactly as it was (generated slugs included);
+the journal's entries and the undoing are in ``_journal``.
 
 Building by calls cannot close a cycle: the task being bound is new, nothing
 is downstream of it yet, so the cycle search runs only when an edge could
@@ -19,6 +20,7 @@ from typing import Any
 from headwater._edge import Edge
 from headwater._gc import REFREEZE_EVERY, refreeze
 from headwater._graph import find_path
+from headwater._journal import MISSING, AllOrNothing
 from headwater._operators import Collect, Constant, contains_task, make_template
 from headwater._parameter import Parameter
 from headwater._task import Task, unmapped
@@ -30,31 +32,10 @@ _COLLECTIONS = (list, tuple, set, frozenset, dict)
 _SPECIAL_INPUTS = frozenset((*_COLLECTIONS, unmapped))  # inputs _add_called leaves to _bind
 _new_tuple = tuple.__new__  # Edge(...) without NamedTuple's Python-level __new__
 _SCANNED = 16  # a task with at most this many edges in is searched by scanning them
-_MISSING: Any = object()
 
-
-class _AllOrNothing:
-    """``with _AllOrNothing(store):`` undoes the block's changes if it raises.
-
-    Nested blocks join the outermost one: only it commits or rolls back.
-    """
-
-    __slots__ = ("owner", "store")
-
-    def __init__(self, store: GraphStore) -> None:
-        self.store = store
-        self.owner = store._journal is None
-        if self.owner:
-            store._journal = []
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        if self.owner:
-            if kind is not None:
-                self.store._rollback()
-            self.store._journal = None
+# Moved to _journal; _flow imports them from here under these names.
+_AllOrNothing = AllOrNothing
+_MISSING = MISSING
 
 
 class GraphStore:
@@ -145,7 +126,7 @@ class GraphStore:
                 ``validate=False``); the flow is left unchanged.
             DuplicateEdgeKeyError: ``downstream_task`` already has an input ``key``.
         """
-        with _AllOrNothing(self):
+        with AllOrNothing(self):
             return self._add_edge(upstream_task, downstream_task, key, validate, mapped)
 
     def _add_edge(
@@ -253,52 +234,12 @@ class GraphStore:
         constants = self.constants.get(task)
         if constants is None:
             constants = self.constants[task] = {}
-        previous = constants.get(key, _MISSING)
+        previous = constants.get(key, MISSING)
         constants[key] = value
         self._unchecked[task] = None
         self._version += 1
         if self._journal is not None:
             self._journal.append(("constant", task, key, previous))
-
-    def _rollback(self) -> None:
-        journal = self._journal or []
-        self._journal = None
-        for entry in reversed(journal):
-            kind = entry[0]
-            if kind == "edge":
-                edge = entry[1]
-                del self._edges[edge]
-                # Undone newest first, so the edge is last in its lists: O(1).
-                _remove_last(self._edges_to, edge.downstream_task, edge)
-                _remove_last(self._edges_from, edge.upstream_task, edge)
-                keyed = self._keyed.get(edge.downstream_task)
-                if keyed is not None and edge.key is not None:
-                    del keyed[edge.key]
-            elif kind in ("task", "fresh"):
-                _, task, slug, generated = entry
-                if kind == "fresh":
-                    self._remove_edges_to(task)
-                self._keyed.pop(task, None)
-                del self._tasks[task]
-                del self._slugs[slug]
-                self.constants.pop(task, None)
-                if generated is not None:
-                    name, count = generated
-                    self._slug_counts[name] = count
-                    if count == 0:
-                        del self._slug_counts[name]
-                    task.__dict__.pop("slug", None)
-            elif kind == "constant":
-                _, task, key, previous = entry
-                constants = self.constants.get(task)
-                if constants is not None:
-                    if previous is _MISSING:
-                        constants.pop(key, None)
-                    else:
-                        constants[key] = previous
-                    if not constants:
-                        del self.constants[task]
-        self._version += 1
 
     def _bind(
         self,
@@ -310,7 +251,7 @@ class GraphStore:
         validate: bool = True,
     ) -> None:
         """Add ``task`` with its inputs, all or nothing (used by ``Task.bind``)."""
-        with _AllOrNothing(self):
+        with AllOrNothing(self):
             arguments = self._collected(arguments, validate)
             self.add_task(task)
             for key, value in arguments.items():
@@ -396,13 +337,6 @@ class GraphStore:
         if self._journal is not None:
             self._journal.append(("fresh", task, slug, (name, previous)))
 
-    def _remove_edges_to(self, task: Task[Any]) -> None:
-        """Undo the edges into ``task`` (added last: each is last in its lists)."""
-        for edge in reversed(self._edges_to.pop(task, ())):
-            del self._edges[edge]
-            _remove_last(self._edges_from, edge.upstream_task, edge)
-        self._keyed.pop(task, None)
-
     def _collected(self, arguments: Mapping[str, Any], validate: bool) -> Mapping[str, Any]:
         """``arguments`` with each collection that holds tasks replaced by a
         ``Collect`` task, added now: before the task it feeds, so that the
@@ -468,7 +402,7 @@ class GraphStore:
         Raises:
             GraphError: a cycle, duplicate slug or duplicate key; nothing changed.
         """
-        with _AllOrNothing(self):
+        with AllOrNothing(self):
             keyword_tasks = self._collected(keyword_tasks or {}, validate)
             self.add_task(task)
             for upstream in upstream_tasks or ():
@@ -480,19 +414,8 @@ class GraphStore:
 
     def chain(self, *tasks: Task[Any]) -> list[Edge]:
         """Add state-only edges ``tasks[0] -> tasks[1] -> ...``, all or nothing."""
-        with _AllOrNothing(self):
+        with AllOrNothing(self):
             return [
                 self._add_edge(upstream, downstream, None, True, False)
                 for upstream, downstream in itertools.pairwise(tasks)
             ]
-
-
-def _remove_last(index: dict[Task[Any], list[Edge]], task: Task[Any], edge: Edge) -> None:
-    """Remove ``edge`` from ``index[task]`` (fast when it is the last one)."""
-    edges = index[task]
-    if edges[-1] is edge:
-        edges.pop()
-    else:
-        edges.remove(edge)
-    if not edges:
-        del index[task]
