@@ -29,14 +29,16 @@ if TYPE_CHECKING:
 __all__ = ["Executor"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Executor:
     """Runs submitted calls and hands back futures.
 
     Subclasses implement :meth:`submit`, and :meth:`_open`/:meth:`_close` when
-    they hold resources; the runner calls :meth:`start` before a run and
-    :meth:`shutdown` after it.
+    they hold resources (:meth:`_running` hands what ``_open`` made to
+    ``submit``, or refuses if not started); the runner calls :meth:`start`
+    before a run and :meth:`shutdown` after it.
 
     Attributes:
         max_workers: how many task tries may run at once.
@@ -98,6 +100,18 @@ class Executor:
         # Made on first use: subclasses need not call Executor.__init__.
         lock: threading.Lock = self.__dict__.setdefault("_lifecycle", threading.Lock())
         return lock
+
+    def _running(self, resource: R | None) -> R:
+        """``resource`` (what :meth:`_open` made: a pool, a client), if started.
+
+        Raises:
+            RuntimeError: ``resource`` is ``None``: the executor is not started.
+        """
+        if resource is None:
+            raise RuntimeError(
+                f"{type(self).__name__} is not started: use it as a context manager or call start()"
+            )
+        return resource
 
     def _open(self) -> None:
         """Acquire resources; called by the first :meth:`start`."""

@@ -21,9 +21,10 @@ placeholders as results.
 **Overhead per try.** The tries the runner starts together go to Dask in one
 message (:meth:`DaskExecutor.wait` sends them), up to ``submit_ahead`` per
 worker thread are queued on the scheduler, and the client hears of finished
-tries through callbacks rather than by asking. The client sends its messages
-every 2 ms instead of ``distributed``'s 10 ms, so that a chain of tries does
-not wait for the next send.
+tries through callbacks rather than by asking (``_daskbatch`` keeps the tries
+in flight; ``_daskremote`` holds what runs on the workers). The client sends
+its messages every 2 ms instead of ``distributed``'s 10 ms, so that a chain of
+tries does not wait for the next send.
 
 **Timeouts.** Dask cannot interrupt a Python function running in a worker
 thread. A try with a ``timeout`` runs in a helper thread on the worker, which
@@ -54,53 +55,28 @@ from __future__ import annotations
 
 import concurrent.futures
 import importlib
-import itertools
-import queue
-import time
-import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from headwater._taskrun import describe_task
+from headwater.executors._daskbatch import InFlight, gather_each, lost
 from headwater.executors._daskremote import (
-    Kept,
     RemoteResult,
     gathered,
     handles_in,
     length,
     listed,
     replace_handles,
-    run_try,
-    settled,
     state_of,
-    summarize,
-    to_futures,
-    with_result,
 )
-from headwater.executors._pickling import for_worker, unpicklable_call_message
 from headwater.executors.base import Executor
-from headwater.states import Failed, State, Success, TimedOut
 
 if TYPE_CHECKING:
     from headwater._task import Task
+    from headwater.states import State
 
 __all__ = ["DaskExecutor", "RemoteResult"]
 
 T = TypeVar("T")
-
-
-@dataclass(eq=False)
-class _Try:
-    proxy: concurrent.futures.Future[State]  # what the runner waits on
-    key: str  # the Dask key of the try
-    label: str
-    deadline: float | None  # when the client gives up waiting (see _patience)
-    timeout: float | None
-    call: tuple[Any, ...]  # run_try's arguments, until the try is sent
-    source: tuple[Any, Any]  # the task and its inputs, until sent (for messages)
-    future: Any = None  # distributed.Future of what the try left in the cluster (``packed``)
-    summary: Any = None  # distributed.Future of the state without its result (a Kept)
 
 
 class DaskExecutor(Executor):
@@ -145,17 +121,8 @@ class DaskExecutor(Executor):
         self.cluster_kwargs = cluster_kwargs
         self.client: Any = None
         self._cluster: Any = None
-        self._tries: dict[concurrent.futures.Future[State], _Try] = {}
-        # Tries submitted since the last wait(): sent to Dask together, in one message.
-        self._unsent: list[_Try] = []
-        # The Dask futures the client waits on (a try's, or its summary's), by key.
-        self._waiting: dict[Any, _Try] = {}
-        # Dask futures that finished, put by Dask's callback thread; read by wait().
-        self._arrivals: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        # Keys are unique without tokenizing or a uuid per try: one random
-        # prefix per executor (several clients may share a scheduler) and a count.
-        self._key_prefix = uuid.uuid4().hex[:16]
-        self._key_count = itertools.count()
+        # The tries submitted and not settled yet: see _daskbatch.
+        self._in_flight = InFlight()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -167,34 +134,23 @@ class DaskExecutor(Executor):
         else:
             self.client = distributed.Client(self.address, set_as_default=False)
         _send_sooner(self.client)
+        self._in_flight.client = self.client
         self.max_workers = max(1, sum(self.client.nthreads().values()))
 
     def _close(self, wait: bool) -> None:
         client, cluster = self.client, self._cluster
         self.client = self._cluster = None
-        for tried in self._tries.values():
-            _cancel(tried)
-        self._tries.clear()
-        self._unsent.clear()
-        self._waiting.clear()
-        self._arrivals = queue.SimpleQueue()
+        self._in_flight.close()
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
 
-    def _running_client(self) -> Any:
-        if self.client is None:
-            raise RuntimeError(
-                "DaskExecutor is not started: use it as a context manager or call start()"
-            )
-        return self.client
-
     # -- running -------------------------------------------------------------
 
     def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
         """Run ``fn(*args)`` on the cluster; return a ``concurrent.futures`` future."""
-        dask_future = self._running_client().submit(fn, *args, pure=False)
+        dask_future = self._running(self.client).submit(fn, *args, pure=False)
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def copy_outcome(done: Any) -> None:
@@ -219,77 +175,8 @@ class DaskExecutor(Executor):
         The try is sent to Dask by the next :meth:`wait`, together with the
         others submitted before it; the returned future completes in :meth:`wait`.
         """
-        self._running_client()
-        proxy: concurrent.futures.Future[State] = concurrent.futures.Future()
-        arguments, paths = to_futures(inputs)
-        # An explicit key: Dask neither tokenizes the arguments nor makes a uuid.
-        key = f"{task.slug}-{self._key_prefix}-{next(self._key_count)}"
-        deadline = None if timeout is None else time.monotonic() + _patience(timeout)
-        call = (fn, for_worker(task), arguments, paths, context_values, timeout)
-        tried = _Try(proxy, key, describe_task(task), deadline, timeout, call, (task, inputs))
-        self._tries[proxy] = tried
-        self._unsent.append(tried)
-        proxy.add_done_callback(self._forget_cancelled)
-        return proxy
-
-    def _send(self) -> None:
-        """Hand the tries submitted since the last call to Dask, in one message.
-
-        The runner submits every try it can start, then waits: one message
-        instead of one per try spares the client and the scheduler a graph
-        update each.
-        """
-        unsent = [tried for tried in self._unsent if not tried.proxy.done()]
-        self._unsent = []
-        if not unsent:
-            return
-        client = self.client
-        sent: list[Any]
-        try:
-            if len(unsent) == 1:
-                sent = [client.submit(run_try, *unsent[0].call, key=unsent[0].key)]
-            else:
-                columns = zip(*(tried.call for tried in unsent), strict=True)
-                keys = [tried.key for tried in unsent]
-                sent = client.map(run_try, *columns, key=keys, pure=False)
-        except Exception:
-            # Something cannot be pickled: send the tries one by one to name it.
-            # Under new keys: the client made futures of the old ones before it
-            # failed, and would take a submit under such a key as already sent.
-            sent = []
-            for tried in unsent:
-                tried.key = f"{tried.key}-{next(self._key_count)}"
-                try:
-                    sent.append(client.submit(run_try, *tried.call, key=tried.key))
-                except Exception as exc:
-                    sent.append(exc)
-        for tried, future in zip(unsent, sent, strict=True):
-            task, inputs = tried.source
-            tried.call, tried.source = (), (None, None)  # not kept alive by the try
-            if isinstance(future, Exception):
-                message = unpicklable_call_message(tried.label, task, inputs, future)
-                self._settle(tried, Failed(message, future))
-            else:
-                tried.future = future
-                self._wait_on(future, tried)
-
-    def _wait_on(self, future: Any, tried: _Try) -> None:
-        # Dask calls back in its own thread when the future finishes, errs or
-        # is cancelled; wait() takes what arrived, so no round trip asks.
-        self._waiting[future.key] = tried
-        future.add_done_callback(self._arrivals.put)
-
-    def _forget_cancelled(self, proxy: concurrent.futures.Future[State]) -> None:
-        # The runner cancels the tries in flight when a run is interrupted.
-        tried = self._tries.pop(proxy, None) if proxy.cancelled() else None
-        if tried is not None:
-            self._stop_waiting(tried)
-            _cancel(tried)
-
-    def _stop_waiting(self, tried: _Try) -> None:
-        for future in (tried.future, tried.summary):
-            if future is not None:
-                self._waiting.pop(future.key, None)
+        self._running(self.client)
+        return self._in_flight.submit(fn, task, inputs, context_values, timeout)
 
     def wait(
         self, futures: Collection[concurrent.futures.Future[Any]], timeout: float | None
@@ -299,110 +186,7 @@ class DaskExecutor(Executor):
         A plain success is settled from the type Dask reported; the others
         that finished together are fetched in one round trip.
         """
-        self._send()
-        done = {future for future in futures if future.done()}
-        if done:
-            return done
-        tries = self._tries
-        deadlines = [tries[f].deadline for f in futures if f in tries]
-        limit = min((d for d in deadlines if d is not None), default=None)
-        if limit is not None:
-            to_limit = max(0.0, limit - time.monotonic())
-            timeout = to_limit if timeout is None else min(timeout, to_limit)
-        ends = None if timeout is None else time.monotonic() + timeout
-        # A Dask future that arrives may settle nothing (a kept success's
-        # summary is still on its way, a cancelled try): then wait on.
-        while True:
-            self._complete(self._arrived(ends))
-            done = {future for future in futures if future.done()}
-            if done or (ends is not None and time.monotonic() >= ends):
-                break
-        if limit is not None:
-            self._expire([f for f in futures if f in tries])
-            done = {future for future in futures if future.done()}
-        return done
-
-    def _arrived(self, ends: float | None) -> list[Any]:
-        """The Dask futures that finished: at least one, unless ``ends`` passes first."""
-        arrivals = self._arrivals
-        try:
-            if ends is None:
-                # In slices, so that Ctrl-C is seen on every platform.
-                while True:
-                    try:
-                        first = arrivals.get(timeout=0.5)
-                        break
-                    except queue.Empty:
-                        continue
-            else:
-                first = arrivals.get(timeout=max(0.0, ends - time.monotonic()))
-        except queue.Empty:
-            return []
-        batch = [first]
-        while True:
-            try:
-                batch.append(arrivals.get_nowait())
-            except queue.Empty:
-                return batch
-
-    def _complete(self, arrived: list[Any]) -> None:
-        """Settle the tries whose Dask futures arrived; fetch only what must be."""
-        to_fetch: list[tuple[Any, _Try]] = []
-        for future in arrived:
-            tried = self._waiting.pop(future.key, None)
-            if tried is None or tried.proxy.done():
-                continue  # cancelled, expired or already settled
-            if future.status != "finished":
-                self._settle(tried, _cluster_failure(tried.label, future))
-            elif future is tried.summary or future.type not in (Success, Kept):
-                to_fetch.append((future, tried))  # a Whole (or a type Dask did not tell)
-            elif future.type is Success:
-                self._settle(tried, Success(result=RemoteResult(future)))
-            else:  # a Kept: its state without the result, in a second Dask task
-                tried.summary = self.client.submit(summarize, future, key=f"summary-{future.key}")
-                self._wait_on(tried.summary, tried)
-        values = _gather_each(self.client, [future for future, _ in to_fetch])
-        for (future, tried), value in zip(to_fetch, values, strict=True):
-            if isinstance(value, BaseException):
-                self._settle(tried, _lost(f"the state of task {tried.label}", value))
-            elif future is tried.summary:
-                self._settle(tried, with_result(value, RemoteResult(tried.future)))
-            else:
-                self._settle(tried, settled(value, future))
-
-    def _settle(self, tried: _Try, state: State) -> None:
-        del self._tries[tried.proxy]
-        self._stop_waiting(tried)
-        tried.proxy.set_result(state)
-
-    def _expire(self, proxies: list[concurrent.futures.Future[State]]) -> None:
-        """Give up on tries that got no answer long past their timeout.
-
-        A try Dask has not started yet (queued) gets a new deadline instead.
-        """
-        now = time.monotonic()
-        expired = [
-            proxy
-            for proxy in proxies
-            if proxy in self._tries and (self._tries[proxy].deadline or now + 1) <= now
-        ]
-        if not expired:
-            return
-        started = {key for keys in self.client.processing().values() for key in keys}
-        for proxy in expired:
-            tried = self._tries[proxy]
-            if tried.key not in started and tried.future.status == "pending":
-                tried.deadline = now + _patience(tried.timeout or 0.0)
-                continue
-            _cancel(tried)
-            self._settle(
-                tried,
-                TimedOut(
-                    f"task {tried.label} exceeded its timeout and did not answer; its Dask "
-                    "futures were cancelled (Dask cannot interrupt running Python code, "
-                    "so it may go on in its worker)"
-                ),
-            )
+        return self._in_flight.wait(futures, timeout)
 
     # -- results kept in the cluster ---------------------------------------------
 
@@ -410,7 +194,7 @@ class DaskExecutor(Executor):
         """Elements of an upstream result; a remote one's length is fetched, not its data."""
         if not isinstance(value, RemoteResult):
             return list(value)
-        client = self._running_client()
+        client = self._running(self.client)
         elements = client.submit(listed, value.future, value.index, pure=False)
         count = client.submit(length, elements, pure=False).result()
         if isinstance(count, str):
@@ -424,7 +208,7 @@ class DaskExecutor(Executor):
         handles = handles_in(value)
         if not handles:
             return value
-        values = self._running_client().gather(list(handles))
+        values = self._running(self.client).gather(list(handles))
         states = {handle: state_of(left) for handle, left in zip(handles, values, strict=True)}
         return replace_handles(value, states)
 
@@ -437,9 +221,9 @@ class DaskExecutor(Executor):
                     handles[candidate.result.future] = None
         if not handles:
             return list(states)
-        values = _gather_each(self._running_client(), list(handles))
+        values = gather_each(self._running(self.client), list(handles))
         fetched = {
-            future: _lost("the result", value)
+            future: lost("the result", value)
             if isinstance(value, BaseException)
             else state_of(value)
             for future, value in zip(handles, values, strict=True)
@@ -484,50 +268,3 @@ def _send_sooner(client: Any) -> None:
     stream = getattr(client, "scheduler_comm", None)
     if stream is not None and isinstance(getattr(stream, "interval", None), float):
         stream.interval = min(stream.interval, _SEND_INTERVAL)
-
-
-def _gather_each(client: Any, futures: list[Any]) -> list[Any]:
-    """The futures' values in one round trip; the error for any that failed."""
-    if not futures:
-        return []
-    try:
-        return list(client.gather(futures))
-    except Exception:
-        values: list[Any] = []
-        for future in futures:
-            try:
-                values.append(client.gather(future))
-            except Exception as exc:
-                values.append(exc)
-        return values
-
-
-def _lost(what: str, error: BaseException) -> Failed:
-    return Failed(
-        f"{what} could not be fetched from the Dask cluster "
-        f"({type(error).__name__}: {error}); a worker holding it may have died",
-        result=error,
-    )
-
-
-def _patience(timeout: float) -> float:
-    """How long the client waits for a timed try before it cancels it."""
-    return timeout + max(1.0, timeout)
-
-
-def _cancel(tried: _Try) -> None:
-    for future in (tried.future, tried.summary):
-        if future is not None:
-            future.cancel()
-
-
-def _cluster_failure(label: str, future: Any) -> State:
-    try:
-        error = future.exception()
-    except Exception as exc:  # cancelled or lost
-        error = exc
-    return Failed(
-        f"task {label} could not run on the Dask cluster ({future.status}): "
-        f"{type(error).__name__}: {error}",
-        result=error,
-    )

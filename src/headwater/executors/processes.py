@@ -101,13 +101,6 @@ class ProcessExecutor(Executor):
         if pool is not None:
             pool.close(wait)
 
-    def _running_pool(self) -> ProcessPool:
-        if self._pool is None:
-            raise RuntimeError(
-                "ProcessExecutor is not started: use it as a context manager or call start()"
-            )
-        return self._pool
-
     def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
         """Schedule ``fn(*args)`` in a worker process.
 
@@ -115,7 +108,7 @@ class ProcessExecutor(Executor):
             RuntimeError: the executor is not started.
             Exception: ``fn`` or ``args`` cannot be pickled.
         """
-        pool = self._running_pool()
+        pool = self._running(self._pool)
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         label = f"call {getattr(fn, '__qualname__', fn)!r}"
         pool.submit(Job(future, dumps((fn, args)), label))
@@ -131,7 +124,7 @@ class ProcessExecutor(Executor):
     ) -> concurrent.futures.Future[State]:
         """Schedule one try of ``task`` in a worker process, which is killed at
         ``timeout``. A try that cannot be pickled gives a ``Failed`` state."""
-        pool = self._running_pool()
+        pool = self._running(self._pool)
         future: concurrent.futures.Future[State] = concurrent.futures.Future()
         label = f"task {describe_task(task)}"
         try:
