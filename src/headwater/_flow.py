@@ -22,7 +22,8 @@ from headwater import _gc
 from headwater._building import active_flow
 from headwater._edge import Edge
 from headwater._graph import FrozenGraph, find_cycle, is_topological, topological_order
-from headwater._graphstore import _MISSING, GraphStore, _AllOrNothing
+from headwater._graphstore import GraphStore
+from headwater._journal import MISSING, AllOrNothing
 from headwater._parameter import Parameter
 from headwater._task import Task
 from headwater.errors import (
@@ -316,7 +317,7 @@ class Flow(GraphStore):
         """
         renamed = self._reslug_clashes(other_flow)
         try:
-            with _AllOrNothing(self):
+            with AllOrNothing(self):
                 for task in other_flow._tasks:
                     self.add_task(task)
                 for edge in other_flow._edges:
@@ -325,7 +326,7 @@ class Flow(GraphStore):
                     )
                 for task, constants in other_flow.constants.items():
                     for key, value in constants.items():
-                        if self.constants.get(task, {}).get(key, _MISSING) is not value:
+                        if self.constants.get(task, {}).get(key, MISSING) is not value:
                             self._set_constant(task, key, value)
         except BaseException:
             for task, old_slug in renamed:

@@ -33,10 +33,6 @@ _SPECIAL_INPUTS = frozenset((*_COLLECTIONS, unmapped))  # inputs _add_called lea
 _new_tuple = tuple.__new__  # Edge(...) without NamedTuple's Python-level __new__
 _SCANNED = 16  # a task with at most this many edges in is searched by scanning them
 
-# Moved to _journal; _flow imports them from here under these names.
-_AllOrNothing = AllOrNothing
-_MISSING = MISSING
-
 
 class GraphStore:
     """Tasks, edges and constants, with journaled all-or-nothing changes."""
