@@ -5,8 +5,8 @@ answers questions about them. It knows nothing of running; ``run()`` hands a
 frozen view of it (see ``_graph.FrozenGraph``) to the runner.
 
 Every change is all-or-nothing (see ``_graphstore.GraphStore``, which holds
-the data and the journaled operations): a rejected call leaves the flow
-exactly as it was.
+the data and the journaled operations, and ``_journal``, which undoes them): a
+rejected call leaves the flow exactly as it was.
 """
 
 from __future__ import annotations
