@@ -1,7 +1,8 @@
 """``flow.run()``: run a frozen flow to a final state, one flat loop.
 
 The loop works on *units*: ``(task index, map index)``, where the map index is
-``-1`` for an ordinary task and ``i`` for the i-th child of a mapped task.
+``-1`` (``NOT_MAPPED``) for an ordinary task and ``i`` for the i-th child of
+a mapped task.
 
 State of a run (all on :class:`FlowRun`):
 
@@ -9,17 +10,21 @@ State of a run (all on :class:`FlowRun`):
   for this run: finished, waiting, or left pending).
 - ``blocked[i]``: how many distinct upstream tasks of ``i`` are unresolved.
 - ``ready``: units whose upstream tasks are all resolved, in order.
-- ``timeline``: a heap of ``(due, seq, unit, run_count)``: tries waiting for
-  their retry delay. Nobody sleeps inside a task; other ready units go on.
-- ``in_flight``: future -> ``(unit, run_count)``, for concurrent executors.
-- ``children[i]``: the child states of mapped task ``i`` (``None`` = not yet).
+- ``timeline``: a heap of ``(due, seq, unit, run_count, state)``: tries
+  waiting for their retry delay, after a try that ended in ``state``. Nobody
+  sleeps inside a task; other ready units go on.
+- ``due``: retries whose time has come; they start before new ready units.
+- ``in_flight``: future -> ``(unit, run_count, running state)``, for
+  concurrent executors.
 - ``seeds[i]``: the state ``task_states=`` gave task ``i``. A finished seed is
   final, except a ``Mapped`` one with a waiting child: that map runs again,
-  keeping its finished children (see ``_seed``).
-- ``due``: retries whose time has come; they start before new ready units.
-- ``element_wise``: maps fed by maps go element by element: a map fed by a
-  map is released when that map *expands*, and its child ``i`` starts when
-  child ``i`` of each feeding map finished (see ``_elementwise``).
+  keeping its finished children (see ``_decisions``).
+- ``maps``: the children of mapped tasks (see ``_children``): per expanded
+  map, its children's states and inputs and how many have not finished.
+  Maps fed by maps go element by element: a map fed by a map is released
+  when that map *expands* (``released``: not again when it resolves), and
+  its child ``i`` starts when child ``i`` of each feeding map finished (see
+  ``_elementwise``).
 
 Each turn: move due retries to ``due``; start due, then ready units (up to
 the executor's ``max_workers * submit_ahead``); wait for the first try to
@@ -30,13 +35,21 @@ ready / due / timeline / in_flight, and a task is resolved exactly once.
 Then the executor brings any results it kept elsewhere (Dask: in the
 cluster) into the states (``executor.gather``).
 
+A unit on its way: ``_start`` settles what needs no try (``_decisions``: a
+seed, skip propagation and the trigger, a map's expansion into children;
+then the cache), else runs the try (synchronous executor) or submits it.
+``_after_try`` puts a retry on the timeline, and a final state into the
+cache and on to ``_finish``, which reports it (run record, checkpoint, log,
+``on_failure``) and records it: a child's in ``maps`` (the last child
+finishes its map), a task's by ``_resolve``, which releases its downstream
+tasks. What each step decides is left to the pure steps of ``_taskrun``.
+
 Two short cuts keep small tasks cheap. With a synchronous executor and
-nothing to report or seed, ready units are drained by ``_drain_plain``,
-which runs plain tasks inline (see its docstring). On an executor with
+nothing to report or seed, ready units are drained by ``_plain``'s
+``drain_plain``, which runs plain tasks inline and hands any other unit to
+``_start`` (see its module docs). On an executor with
 ``runs_lone_tries_inline`` (threads), a ready unit that is the run's only
 work runs in the loop's thread, as on a synchronous executor.
-
-Deciding a unit's fate is delegated to the pure steps of ``_taskrun``.
 """
 
 from __future__ import annotations
@@ -46,48 +59,28 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from headwater import triggers
 from headwater._cache import CacheStore, default_cache_store, task_cache_key
-from headwater._elementwise import ElementWise, RunningMaps
+from headwater._children import EXPANDED, NOT_MAPPED, MapChildren
+from headwater._decisions import Decisions
 from headwater._events import EventRecorder
 from headwater._handlers import call_on_failure, flow_transition, task_transition
-from headwater._mapping import (
-    child_upstream_states,
-    has_unfinished_children,
-    mapped_inputs,
-    maps_element_wise,
-    parent_state,
-    summarize_for_trigger,
-)
 from headwater._outcome import INTERRUPTED, NOT_RUN, final_flow_state, task_states
+from headwater._plain import drain_plain
 from headwater._taskrun import (
     after_attempt,
     cached_state,
     failed_from_exception,
     new_cache_entry,
     run_attempt,
-    state_from_exception,
-    upstream_decision,
     with_cache_note,
 )
-from headwater.context import _DEFAULTS, _pop, _push, _snapshot
+from headwater.context import _DEFAULTS, _snapshot
 from headwater.executors.base import Executor
-from headwater.states import (
-    Cached,
-    Failed,
-    Finished,
-    Mapped,
-    Pending,
-    Running,
-    State,
-    Success,
-    Waiting,
-    _success,
-)
+from headwater.states import Failed, Finished, Pending, Running, State, Success
 
 if TYPE_CHECKING:
     from headwater._checkpoint import Checkpoint
@@ -100,8 +93,6 @@ __all__ = ["FlowRun"]
 logger = logging.getLogger("headwater.runner")
 
 _PENDING = Pending()
-_ALL_SUCCESSFUL = triggers.all_successful
-_NOT_MAPPED = -1
 
 
 class FlowRun:
@@ -130,15 +121,14 @@ class FlowRun:
                 self.seeds[graph.index[task]] = state
         self.blocked = list(graph.upstream_counts)
         self.ready: deque[tuple[int, int]] = deque(
-            (index, _NOT_MAPPED) for index in range(count) if self.blocked[index] == 0
+            (index, NOT_MAPPED) for index in range(count) if self.blocked[index] == 0
         )
         self.timeline: list[tuple[float, int, tuple[int, int], int, State]] = []
         self.in_flight: dict[Any, tuple[tuple[int, int], int, State]] = {}
-        self.children: dict[int, list[State | None]] = {}
-        self.child_inputs: dict[int, list[dict[str, Any]]] = {}
-        self.unresolved_children: dict[int, int] = {}
         self.due: deque[tuple[tuple[int, int], int, State]] = deque()
-        self.element_wise = ElementWise(graph)
+        self.maps = MapChildren(graph, self.states, self.blocked, self.ready)
+        # Maps that released the maps they feed when they expanded (see _resolve).
+        self.released = self.maps.element_wise.released
         self.sequence = 0
         self.events: EventRecorder | None = None
         self.checkpoint: Checkpoint | None = None  # set when run with store=
@@ -151,6 +141,9 @@ class FlowRun:
             "flow_run_id": self.run_id,
             "parameters": MappingProxyType(parameters),
         }
+        self.decisions = Decisions(
+            graph, self.states, self.seeds, self.maps, executor, self.base_context
+        )
 
     # -- the loop ------------------------------------------------------------
 
@@ -200,7 +193,7 @@ class FlowRun:
                 unit, run_count, previous = due.popleft()
                 self._start(unit, run_count, synchronous, previous)
             if plain:
-                self._drain_plain()
+                drain_plain(self)
             while ready and len(in_flight) < capacity:
                 unit = ready.popleft()
                 # The run's only work (a step of a chain): handing it to a pool
@@ -242,71 +235,6 @@ class FlowRun:
 
     # -- one unit ------------------------------------------------------------
 
-    def _drain_plain(self) -> None:
-        """Run every ready unit, taking a short path for the common case.
-
-        Used with a synchronous executor when nothing is reported or seeded.
-        The common case (a task with no map, cache, handler, timeout or custom
-        trigger, every upstream task plainly successful) needs none of the
-        general path's steps, and it is most of the tasks of big flows: its
-        cost is a dict of inputs, a copy of the context, the call and its
-        state, all inline here. Any other unit goes to :meth:`_start`.
-        """
-        ready, states, blocked = self.ready, self.states, self.blocked
-        graph = self.graph
-        tasks, constants = graph.tasks, graph.constants
-        all_upstream, all_downstream = graph.upstream, graph.downstream
-        base_context = self.base_context
-        released = self.element_wise.released
-        while ready:
-            unit = ready.popleft()
-            index, map_index = unit
-            task = tasks[index]
-            if (
-                map_index != _NOT_MAPPED
-                or task.trigger is not _ALL_SUCCESSFUL
-                or task.mapped
-                or task.cache_for is not None
-                or task.state_handlers
-                or task.timeout is not None
-            ):
-                self._start(unit, 1, True)
-                continue
-            inputs = dict(constants[index])
-            for upstream_index, edge in all_upstream[index]:
-                upstream_state = states[upstream_index]
-                kind = type(upstream_state)
-                if kind is not Success and kind is not Cached:
-                    break  # skips, failures, maps: the general path decides
-                key = edge.key
-                if key is not None:
-                    inputs[key] = upstream_state.result  # type: ignore[union-attr]
-            else:
-                context = base_context.copy()
-                context["task_name"] = task.name
-                context["task_slug"] = task.slug
-                context["task_tags"] = task.tags
-                token = _push(context)
-                state: State
-                try:
-                    state = _success(task.run(**inputs))
-                except Exception as exc:
-                    state = state_from_exception(task, inputs, exc)
-                finally:
-                    _pop(token)
-                if type(state) is not Success:
-                    self._after_try(unit, 1, _PENDING, state)
-                elif released:
-                    self._resolve(index, state)
-                else:  # _resolve, inline
-                    states[index] = state
-                    for downstream in all_downstream[index]:
-                        blocked[downstream] -= 1
-                        if not blocked[downstream]:
-                            ready.append((downstream, _NOT_MAPPED))
-                continue
-            self._start(unit, 1, True)
-
     def _start(
         self, unit: tuple[int, int], run_count: int, synchronous: bool, previous: State = _PENDING
     ) -> None:
@@ -314,13 +242,16 @@ class FlowRun:
         index, map_index = unit
         task = self.graph.tasks[index]
         if run_count == 1:
-            decided = self._decide(index, map_index, task)
-            if decided is _EXPANDED:
+            decided = self.decisions.decide(index, map_index, task)
+            if decided is EXPANDED:
                 return
             if decided is not None:
                 self._record(unit, _PENDING, decided)
                 return
-        inputs = self._inputs(index, map_index)
+        if map_index == NOT_MAPPED:
+            inputs = self._inputs(index, map_index)
+        else:  # not through _inputs: one call less per child
+            inputs = self.maps.child_inputs(index, map_index)
         if task.cache_for is not None and run_count == 1:
             hit = cached_state(
                 task, self.cache_store.get(self._cache_key(index, map_index)),
@@ -329,7 +260,9 @@ class FlowRun:
             if hit is not None:
                 self._record(unit, _PENDING, hit)
                 return
-        running = self._transition(task, previous, Running(f"try {run_count}"))
+        running: State = Running(f"try {run_count}")
+        if task.state_handlers:  # _transition, inline on the way of every try
+            running = task_transition(task, previous, running)
         if isinstance(running, Finished):
             self._finish(unit, running, previous, run_count)
             return
@@ -337,7 +270,7 @@ class FlowRun:
             self.events.task_event(task, unit, run_count, previous, running, final=False)
         if self.log:
             logger.info("task %r: starting try %d", task.slug, run_count)
-        context_values = self._context_for(task, map_index, run_count, index)
+        context_values = self.decisions.context_for(task, map_index, run_count, index)
         if synchronous:
             state = run_attempt(task, inputs, context_values, task.timeout)
             self._after_try(unit, run_count, running, state)
@@ -345,101 +278,9 @@ class FlowRun:
         future = self.executor.submit_try(run_attempt, task, inputs, context_values, task.timeout)
         self.in_flight[future] = (unit, run_count, running)
 
-    def _decide(self, index: int, map_index: int, task: Task[Any]) -> State | None:
-        """Seeds, upstream decision and map expansion, before any try."""
-        seed = self._seed(index, map_index) if self.seeds else None
-        if seed is not None and isinstance(seed, Finished) and not has_unfinished_children(seed):
-            return seed
-        if map_index == _NOT_MAPPED:
-            states: Sequence[State | None] = self.states
-            if task.mapped and any(states[up] is None for up, _ in self.graph.upstream[index]):
-                states = RunningMaps(states)  # released early by maps that feed it
-            upstream_states = summarize_for_trigger(self.graph, states, index)
-            # A map fed by a map: each child asks the trigger about its element.
-            check_trigger = not (task.mapped and maps_element_wise(upstream_states))
-            decision = self._upstream_decision(
-                task, index, map_index, upstream_states, check_trigger
-            )
-            if decision is not None or not task.mapped:
-                return decision
-            expanded = self._expand(index, task)
-            if check_trigger or not isinstance(expanded, Mapped) or expanded.map_states:
-                return expanded
-            # An empty map has no child to ask the trigger: ask it once here.
-            decision = self._upstream_decision(task, index, map_index, upstream_states)
-            return expanded if decision is None else decision
-        upstream_states = child_upstream_states(
-            self.graph, self.states, self.children, index, map_index
-        )
-        return self._upstream_decision(task, index, map_index, upstream_states)
-
-    def _seed(self, index: int, map_index: int) -> State | None:
-        """The state ``task_states=`` gave this unit (a child's from its parent's map)."""
-        seed = self.seeds.get(index)
-        if map_index == _NOT_MAPPED or seed is None:
-            return seed
-        if isinstance(seed, Mapped) and map_index < len(seed.map_states):
-            return seed.map_states[map_index]
-        return None
-
-    def _upstream_decision(
-        self,
-        task: Task[Any],
-        index: int,
-        map_index: int,
-        upstream_states: Mapping[Any, State],
-        check_trigger: bool = True,
-    ) -> State | None:
-        if task.trigger is triggers.all_successful or not upstream_states or not check_trigger:
-            return upstream_decision(task, upstream_states, check_trigger=check_trigger)
-        # Custom triggers may read the context (manual_only reads is_waiting).
-        token = _push(self._context_for(task, map_index, 1, index))
-        try:
-            return upstream_decision(task, upstream_states)
-        finally:
-            _pop(token)
-
-    def _expand(self, index: int, task: Task[Any]) -> State | None:
-        """Create the children of mapped task ``index``; or its final state.
-
-        An upstream map all of whose edges into this task are mapped feeds it
-        element-wise: child ``i`` waits only for that map's child ``i`` and
-        reads its result when it starts. Maps this one feeds that way are
-        released now, without waiting for all of this map's children.
-        """
-        element_wise = self.element_wise
-        feeders = element_wise.feeders(index, self.states, self.children)
-        outcome = mapped_inputs(self.graph, self.states, index, feeders, self.executor.as_list)
-        if isinstance(outcome, State):
-            return outcome
-        if not outcome:
-            return Mapped("mapped over no elements", [], ())
-        count = len(outcome)
-        self.children[index] = [None] * count
-        self.child_inputs[index] = outcome
-        self.unresolved_children[index] = count
-        blocked = self.blocked
-        for downstream in element_wise.released_by(index):
-            blocked[downstream] -= 1
-            if blocked[downstream] == 0:
-                self.ready.append((downstream, _NOT_MAPPED))
-        startable = element_wise.expand(index, count, feeders, self.children)
-        self.ready.extend((index, child) for child in startable)
-        return _EXPANDED
-
-    def _upstream_child(self, upstream_index: int, map_index: int) -> State:
-        upstream_children = self.children.get(upstream_index)
-        if upstream_children is not None:
-            return upstream_children[map_index]  # type: ignore[return-value]
-        mapped: Mapped = self.states[upstream_index]  # type: ignore[assignment]
-        return mapped.map_states[map_index]
-
     def _inputs(self, index: int, map_index: int) -> dict[str, Any]:
-        if map_index != _NOT_MAPPED:
-            inputs = self.child_inputs[index][map_index]
-            if index not in self.element_wise.pulled:
-                return inputs
-            return self.element_wise.pull(index, map_index, inputs, self._upstream_child)
+        if map_index != NOT_MAPPED:
+            return self.maps.child_inputs(index, map_index)
         inputs = dict(self.graph.constants[index])
         states = self.states
         for upstream_index, edge in self.graph.upstream[index]:
@@ -447,24 +288,9 @@ class FlowRun:
                 inputs[edge.key] = states[upstream_index].result  # type: ignore[union-attr]
         return inputs
 
-    def _context_for(
-        self, task: Task[Any], map_index: int, run_count: int, index: int
-    ) -> dict[str, Any]:
-        context = self.base_context.copy()
-        context["task_name"] = task.name
-        context["task_slug"] = task.slug
-        context["task_tags"] = task.tags
-        if map_index != _NOT_MAPPED:
-            context["map_index"] = map_index
-        if run_count != 1:
-            context["task_run_count"] = run_count
-        if self.seeds and isinstance(self._seed(index, map_index), Waiting):
-            context["is_waiting"] = True
-        return context
-
     def _cache_key(self, index: int, map_index: int) -> str:
         key = task_cache_key(self.graph.flow_name, self.graph.tasks[index])
-        return key if map_index == _NOT_MAPPED else f"{key}[{map_index}]"
+        return key if map_index == NOT_MAPPED else f"{key}[{map_index}]"
 
     def _after_try(
         self, unit: tuple[int, int], run_count: int, running: State, state: State
@@ -479,7 +305,8 @@ class FlowRun:
                 task, fetch(state.result), fetch(self._inputs(index, map_index)), self.parameters
             )
             state = with_cache_note(state, entry)
-        state = self._transition(task, running, state)
+        if task.state_handlers:  # _transition, inline on the way of every try
+            state = task_transition(task, running, state)
         if state.is_retrying():
             due = time.monotonic() + max(0.0, state.start_time - time.time())  # type: ignore[attr-defined]
             self.sequence += 1
@@ -512,30 +339,24 @@ class FlowRun:
             logger.info("task %r%s: %s", task.slug, shown_index, state)
         if task.on_failure is not None and state.is_failed():
             call_on_failure(task, f"task {task.slug!r}", state)
-        if map_index == _NOT_MAPPED:
+        if map_index == NOT_MAPPED:
             self._resolve(index, state)
             return
-        children = self.children[index]
-        children[map_index] = state
-        if index in self.element_wise.feeds:
-            for fed in self.element_wise.child_finished(index, map_index):
-                self.ready.append((fed, map_index))
-        self.unresolved_children[index] -= 1
-        if self.unresolved_children[index] == 0:
-            parent = parent_state([child for child in children if child is not None])
-            self._finish((index, _NOT_MAPPED), self._transition(task, _PENDING, parent))
+        parent = self.maps.child_finished(index, map_index, state)
+        if parent is not None:  # the map's last child
+            self._finish((index, NOT_MAPPED), self._transition(task, _PENDING, parent))
 
     def _resolve(self, index: int, state: State) -> None:
         self.states[index] = state
         blocked, ready = self.blocked, self.ready
-        released = self.element_wise.released
+        released = self.released
         early = released.pop(index, None) if released else None
         for downstream in self.graph.downstream[index]:
             if early is not None and downstream in early:
                 continue  # released when this map expanded
             blocked[downstream] -= 1
             if blocked[downstream] == 0:
-                ready.append((downstream, _NOT_MAPPED))
+                ready.append((downstream, NOT_MAPPED))
 
     def _transition(self, task: Task[Any], old: State, new: State) -> State:
         return task_transition(task, old, new) if task.state_handlers else new
@@ -558,15 +379,6 @@ class FlowRun:
         if new.is_failed() and flow.on_failure is not None:
             call_on_failure(flow, f"flow {self.graph.flow_name!r}", new)
         return new
-
-
-class _Expanded(State):
-    """Internal marker: a mapped task's children were queued."""
-
-    __slots__ = ()
-
-
-_EXPANDED = _Expanded()
 
 
 def _future_state(future: Any, run: FlowRun, unit: tuple[int, int]) -> State:
