@@ -277,6 +277,22 @@ def test_a_bad_class_level_option_fails_at_class_definition() -> None:
                 return 1
 
 
+def test_an_option_computed_by_a_property_is_left_alone() -> None:
+    class Sized(Task[int]):
+        def __init__(self, budget: float, **options: Any) -> None:
+            self.budget = budget
+            super().__init__(**options)
+
+        @property
+        def timeout(self) -> float:  # type: ignore[override]
+            return self.budget * 2
+
+        def run(self) -> int:
+            return 1
+
+    assert Sized(1.5).timeout == 3.0
+
+
 def test_class_level_retries_are_used_by_the_runner() -> None:
     calls: list[int] = []
 

@@ -8,6 +8,7 @@ from (upstream tasks become edges, other values become constants).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -445,6 +446,8 @@ def _normalize_class_options(cls: type[Task[Any]]) -> None:
         if option in ("name", "slug", "description") or option not in cls.__dict__:
             continue
         value = cls.__dict__[option]
+        if isinstance(value, (property, functools.cached_property)):
+            continue  # computed per instance: nothing to check here
         if isinstance(value, staticmethod):
             value = value.__func__
         normalized = check_option(cls.__qualname__, option, value)
