@@ -47,6 +47,18 @@ class Run:
             self.blocked[downstream] -= 1
 
 
+def expanded_map_of_two() -> tuple[Run, int]:
+    """``inc.map(numbers(2))``, its source done and the map expanded."""
+    with Flow("map") as flow:
+        source = numbers(2)
+        mapped = inc.map(source)
+    run = Run(flow)
+    run.resolve(source, Success(result=[1, 2]))
+    index = run.index(mapped)
+    run.maps.expand(index, list)
+    return run, index
+
+
 def test_expanding_queues_one_child_per_element_with_its_inputs() -> None:
     with Flow("map") as flow:
         source = numbers(3)
@@ -64,13 +76,7 @@ def test_expanding_queues_one_child_per_element_with_its_inputs() -> None:
 
 
 def test_the_last_child_to_finish_gives_the_parent_state() -> None:
-    with Flow("map") as flow:
-        source = numbers(2)
-        mapped = inc.map(source)
-    run = Run(flow)
-    run.resolve(source, Success(result=[1, 2]))
-    index = run.index(mapped)
-    run.maps.expand(index, list)
+    run, index = expanded_map_of_two()
     assert run.maps.child_finished(index, 1, Success(result=3)) is None
     parent = run.maps.child_finished(index, 0, Success(result=2))
     assert isinstance(parent, Mapped)
@@ -78,13 +84,7 @@ def test_the_last_child_to_finish_gives_the_parent_state() -> None:
 
 
 def test_a_failed_child_is_kept_in_the_parent() -> None:
-    with Flow("map") as flow:
-        source = numbers(2)
-        mapped = inc.map(source)
-    run = Run(flow)
-    run.resolve(source, Success(result=[1, 2]))
-    index = run.index(mapped)
-    run.maps.expand(index, list)
+    run, index = expanded_map_of_two()
     run.maps.child_finished(index, 0, Failed("broken"))
     parent = run.maps.child_finished(index, 1, Success(result=3))
     assert parent is not None
