@@ -27,12 +27,13 @@ State of a run (all on :class:`FlowRun`):
   ``_elementwise``).
 
 Each turn: move due retries to ``due``; start due, then ready units (up to
-the executor's ``max_workers * submit_ahead``); wait for the first try to
-finish (or the next retry to be due); record the outcome, which may resolve
-a task and release its downstream tasks into ``ready``. The run ends when
-nothing is ready, due or in flight. Invariant: a unit is in at most one of
-ready / due / timeline / in_flight, and a task is resolved exactly once.
-Then the executor brings any results it kept elsewhere (Dask: in the
+``max_workers`` times the executor's ``submit_ahead``, or its ``queue_ahead``
+while nothing can see a try wait in its queue: see ``_ahead``); wait for the
+first try to finish (or the next retry to be due); record the outcome, which
+may resolve a task and release its downstream tasks into ``ready``. The run
+ends when nothing is ready, due or in flight. Invariant: a unit is in at most
+one of ready / due / timeline / in_flight, and a task is resolved exactly
+once. Then the executor brings any results it kept elsewhere (Dask: in the
 cluster) into the states (``executor.gather``).
 
 A unit on its way: ``_start`` settles what needs no try (``_decisions``: a
