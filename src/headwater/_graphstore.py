@@ -361,6 +361,8 @@ class GraphStore:
     def _add_input(
         self, task: Task[Any], key: str, value: Any, mapped: bool, validate: bool
     ) -> None:
+        """Feed ``task``'s input ``key`` with ``value``, which went through
+        ``_collected`` (a collection holding tasks is a ``Collect`` by now)."""
         if isinstance(value, Task):
             self._add_edge(value, task, key, validate, mapped)
             return
@@ -369,9 +371,7 @@ class GraphStore:
             if isinstance(value, Task):
                 self._add_edge(value, task, key, validate, False)
                 return
-        if type(value) in _COLLECTIONS and contains_task(value):
-            self._add_edge(self._bind_collect(value, validate), task, key, validate, mapped)
-        elif mapped:
+        if mapped:
             self._add_edge(Constant(value), task, key, validate, True)
         else:
             self._set_constant(task, key, value)
