@@ -771,6 +771,20 @@ def test_the_key_index_of_a_big_fan_in_follows_later_edges_and_rollbacks() -> No
     assert flow._keyed[sink]["k_late"] == Edge(extra, sink, "k_late")
 
 
+def test_a_rollback_that_undoes_every_edge_into_a_big_fan_in_drops_its_key_index() -> None:
+    sources = [Task(name=f"s{i}") for i in range(40)]
+    sink = Task(name="sink")
+    flow = Flow("fan-in", tasks=[sink, *sources])
+    keyword_tasks = {f"k{i}": s for i, s in enumerate(sources[:-1])}
+    with pytest.raises(CycleError):  # the index is made while the inputs are added
+        sink.bind(**keyword_tasks, upstream_tasks=[sink], flow=flow)
+    assert sink not in flow._keyed
+    flow.set_dependencies(sink, keyword_tasks=keyword_tasks)
+    with pytest.raises(DuplicateEdgeKeyError, match="input 'k0'"):
+        flow.add_edge(sources[-1], sink, key="k0")
+    flow_snapshot(flow)  # checks the key index against the edges
+
+
 def test_a_call_whose_generated_slug_is_taken_by_hand_gets_the_next_one() -> None:
     with Flow("f") as flow:
         flow.add_task(inc.copy(slug="inc-1"))

@@ -79,8 +79,15 @@ def _undo_edge(store: GraphStore, edge: Edge) -> None:
     # Undone newest first, so the edge is last in its lists: O(1).
     _remove_last(store._edges_to, edge.downstream_task, edge)
     _remove_last(store._edges_from, edge.upstream_task, edge)
-    keyed = store._keyed.get(edge.downstream_task)
-    if keyed is not None and edge.key is not None:
+    task = edge.downstream_task
+    keyed = store._keyed.get(task)
+    if keyed is None:
+        return
+    if task not in store._edges_to:
+        # Its last edge in: drop the index (``_add_edge`` keeps an index up to
+        # date only while the task has edges in; it is made again on demand).
+        del store._keyed[task]
+    elif edge.key is not None:
         del keyed[edge.key]
 
 
