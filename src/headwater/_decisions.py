@@ -46,7 +46,6 @@ class Decisions:
 
     __slots__ = (
         "base_context",  # the context every task's is a copy of
-        "children",  # the run's mapped children's states (maps.children)
         "executor",  # the run's executor (how a mapped input is split)
         "graph",  # the frozen flow
         "maps",  # the run's mapped children
@@ -67,7 +66,6 @@ class Decisions:
         self.states = states
         self.seeds = seeds
         self.maps = maps
-        self.children = maps.children
         self.executor = executor
         self.base_context = base_context
 
@@ -78,7 +76,7 @@ class Decisions:
             return seed
         if map_index != NOT_MAPPED:
             upstream_states = child_upstream_states(
-                self.graph, self.states, self.children, index, map_index
+                self.graph, self.states, self.maps.children, index, map_index
             )
         elif task.mapped:
             return self._decide_map(index, task)
