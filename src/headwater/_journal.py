@@ -124,7 +124,6 @@ def _remove_edges_to(store: GraphStore, task: Task[Any]) -> None:
     for edge in reversed(store._edges_to.pop(task, ())):
         del store._edges[edge]
         _remove_last(store._edges_from, edge.upstream_task, edge)
-    store._keyed.pop(task, None)
 
 
 def _remove_last(index: dict[Task[Any], list[Edge]], task: Task[Any], edge: Edge) -> None:
