@@ -343,6 +343,10 @@ class Flow(GraphStore):
         """
         renamed: list[tuple[Task[Any], str]] = []
         taken = self._slugs
+        # Per name, the first number that may be free. Free numbers only get
+        # fewer here (a slug given up stays taken in this flow), so each search
+        # resumes where the last one ended: linear, not quadratic, in the tasks.
+        first_free: dict[str, int] = {}
         for task in other_flow._tasks:
             slug = task.slug
             if (
@@ -352,11 +356,13 @@ class Flow(GraphStore):
                 or taken.get(slug, task) is task
             ):
                 continue
-            count = 1
-            fresh = f"{task.name}-{count}"
+            name = task.name
+            count = first_free.get(name, 1)
+            fresh = f"{name}-{count}"
             while fresh in taken or fresh in other_flow._slugs:
                 count += 1
-                fresh = f"{task.name}-{count}"
+                fresh = f"{name}-{count}"
+            first_free[name] = count + 1
             del other_flow._slugs[slug]
             task.slug = fresh
             other_flow._slugs[fresh] = task
