@@ -315,33 +315,25 @@ class Flow(GraphStore):
             GraphError: the union would hold a duplicate slug, key, or a cycle;
                 both flows are left unchanged.
         """
-        renamed = self._reslug_clashes(other_flow)
-        try:
-            with AllOrNothing(self):
-                for task in other_flow._tasks:
-                    self.add_task(task)
-                for edge in other_flow._edges:
-                    self._add_edge(
-                        edge.upstream_task, edge.downstream_task, edge.key, validate, edge.mapped
-                    )
-                for task, constants in other_flow.constants.items():
-                    for key, value in constants.items():
-                        if self.constants.get(task, {}).get(key, MISSING) is not value:
-                            self._set_constant(task, key, value)
-        except BaseException:
-            for task, old_slug in renamed:
-                other_flow._slugs.pop(task.slug or old_slug, None)
-                task.slug = old_slug
-                other_flow._slugs[old_slug] = task
-            raise
+        with AllOrNothing(self):
+            self._reslug_clashes(other_flow)
+            for task in other_flow._tasks:
+                self.add_task(task)
+            for edge in other_flow._edges:
+                self._add_edge(
+                    edge.upstream_task, edge.downstream_task, edge.key, validate, edge.mapped
+                )
+            for task, constants in other_flow.constants.items():
+                for key, value in constants.items():
+                    if self.constants.get(task, {}).get(key, MISSING) is not value:
+                        self._set_constant(task, key, value)
 
-    def _reslug_clashes(self, other_flow: Flow) -> list[tuple[Task[Any], str]]:
+    def _reslug_clashes(self, other_flow: Flow) -> None:
         """Give ``other_flow``'s tasks whose generated slug is taken here a free one.
 
-        Returns the ``(task, old_slug)`` pairs renamed, so that a failed update
-        can put them back.
+        Each renaming is journaled (``update`` has a call open), so that a
+        failed update puts the old slugs back.
         """
-        renamed: list[tuple[Task[Any], str]] = []
         taken = self._slugs
         # Per name, the first number that may be free. Free numbers only get
         # fewer here (a slug given up stays taken in this flow), so each search
@@ -366,8 +358,8 @@ class Flow(GraphStore):
             del other_flow._slugs[slug]
             task.slug = fresh
             other_flow._slugs[fresh] = task
-            renamed.append((task, slug))
-        return renamed
+            if self._journal is not None:
+                self._journal.append(("slug", task, other_flow, slug))
 
     # -- running, serialization, drawing (each in its own module) ------------
 

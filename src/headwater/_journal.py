@@ -13,7 +13,10 @@ entry to it, newest last:
   new task with all its edges in and constants at once;
 - ``("edge", edge)``: ``_add_edge`` added ``edge``;
 - ``("constant", task, key, previous)``: ``_set_constant`` set an input,
-  whose earlier value was ``previous`` (:data:`MISSING` when it had none).
+  whose earlier value was ``previous`` (:data:`MISSING` when it had none);
+- ``("slug", task, other, previous)``: ``Flow.update`` gave ``task``, a task
+  of the flow ``other`` being added, a fresh generated slug in place of
+  ``previous`` (in ``other``'s slug index too).
 
 The store appends the entries itself, inline: building is hot, and outside a
 call (``_journal is None``) nothing is recorded. If the block raises,
@@ -71,6 +74,8 @@ def rollback(store: GraphStore) -> None:
             _undo_task(store, entry)
         elif kind == "constant":
             _undo_constant(store, entry)
+        elif kind == "slug":
+            _undo_slug(entry)
     store._version += 1
 
 
@@ -117,6 +122,13 @@ def _undo_constant(store: GraphStore, entry: tuple[Any, ...]) -> None:
             constants[key] = previous
         if not constants:
             del store.constants[task]
+
+
+def _undo_slug(entry: tuple[Any, ...]) -> None:
+    _, task, other, previous = entry
+    del other._slugs[task.slug]
+    task.slug = previous
+    other._slugs[previous] = task
 
 
 def _remove_edges_to(store: GraphStore, task: Task[Any]) -> None:
