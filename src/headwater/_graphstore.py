@@ -248,7 +248,7 @@ class GraphStore:
     ) -> None:
         """Add ``task`` with its inputs, all or nothing (used by ``Task.bind``)."""
         with AllOrNothing(self):
-            arguments = self._collected(arguments, validate)
+            arguments = self._collected(arguments)
             self.add_task(task)
             for key, value in arguments.items():
                 self._add_input(task, key, value, mapped, validate)
@@ -258,11 +258,12 @@ class GraphStore:
                 self._add_edge(upstream, task, None, validate, False)
 
     def _add_called(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
-        """Add the fresh copy a task call made, with its inputs: the hot path of
-        building (``_bind`` without upstream tasks)."""
+        """Add a new task with inputs bound like a call's (the fresh copy a task
+        call made, or a ``Collect``): the hot path of building, ``_bind``
+        without upstream tasks."""
         if task.slug is None:
             tasks = self._tasks
-            for value in arguments.values():  # _all_in_flow_or_plain, inline
+            for value in arguments.values():  # each a task of this flow or plain?
                 if isinstance(value, Task):
                     if value not in tasks:
                         break
@@ -272,17 +273,6 @@ class GraphStore:
                 self._add_fresh(task, arguments)
                 return
         self._bind(task, arguments, None, mapped=False)
-
-    def _all_in_flow_or_plain(self, arguments: Mapping[str, Any]) -> bool:
-        """True when every input is a task of this flow or a plain value."""
-        tasks = self._tasks
-        for value in arguments.values():
-            if isinstance(value, Task):
-                if value not in tasks:
-                    return False
-            elif type(value) in _SPECIAL_INPUTS:
-                return False
-        return True
 
     def _add_fresh(self, task: Task[Any], arguments: Mapping[str, Any]) -> None:
         """Add ``task``, new and without a slug, fed by ``arguments``: tasks of
@@ -333,7 +323,7 @@ class GraphStore:
         if self._journal is not None:
             self._journal.append(("fresh", task, slug, (name, previous)))
 
-    def _collected(self, arguments: Mapping[str, Any], validate: bool) -> Mapping[str, Any]:
+    def _collected(self, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
         """``arguments`` with each collection that holds tasks replaced by a
         ``Collect`` task, added now: before the task it feeds, so that the
         flow's insertion order stays topological (and needs no sorting)."""
@@ -341,21 +331,22 @@ class GraphStore:
         for key, value in arguments.items():
             inner = value.value if type(value) is unmapped else value
             if type(inner) in _COLLECTIONS and contains_task(inner):
-                collect = self._bind_collect(inner, validate)
+                collect = self._bind_collect(inner)
                 if replaced is None:
                     replaced = dict(arguments)
                 replaced[key] = collect if inner is value else unmapped(collect)
         return arguments if replaced is None else replaced
 
-    def _bind_collect(self, value: Any, validate: bool) -> Collect:
-        """Add the task that builds ``value`` (a collection holding tasks)."""
+    def _bind_collect(self, value: Any) -> Collect:
+        """Add the task that builds ``value`` (a collection holding tasks).
+
+        The new task closes no cycle, so no ``validate`` is needed; a big
+        fan-in of tasks of this flow is added by ``_add_fresh``, in one step.
+        """
         items: dict[str, Task[Any]] = {}
         template = make_template(value, items)
         collect = Collect(template, name=type(value).__name__.capitalize())
-        if self._all_in_flow_or_plain(items):
-            self._add_fresh(collect, items)  # a big fan-in: one journal entry
-        else:
-            self._bind(collect, items, None, mapped=False, validate=validate)
+        self._add_called(collect, items)
         return collect
 
     def _add_input(
@@ -399,7 +390,7 @@ class GraphStore:
             GraphError: a cycle, duplicate slug or duplicate key; nothing changed.
         """
         with AllOrNothing(self):
-            keyword_tasks = self._collected(keyword_tasks or {}, validate)
+            keyword_tasks = self._collected(keyword_tasks or {})
             self.add_task(task)
             for upstream in upstream_tasks or ():
                 self._add_edge(upstream, task, None, validate, False)
