@@ -9,8 +9,8 @@ flow is built and run, which measured 40% of the whole build + run.
 So while a flow is built (inside ``with Flow(...)``) or run, headwater moves
 the objects that exist at that moment into the collector's permanent
 generation (:func:`gc.freeze`): building does so again every few thousand
-tasks, a run does so once its frozen graph is built. When the last build or
-run ends, they go back to the oldest generation (:func:`gc.unfreeze`).
+tasks or edges, a run does so once its frozen graph is built. When the last
+build or run ends, they go back to the oldest generation (:func:`gc.unfreeze`).
 Nothing else changes: young collections go on as usual, so short-lived
 cyclic garbage is reclaimed at once; cyclic garbage that was frozen is
 reclaimed by the first full collection after the build or run.
@@ -28,10 +28,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["REFREEZE_EVERY", "holding", "refreeze"]
+__all__ = ["REFREEZE_EVERY", "hold", "holding", "refreeze", "release"]
 
 REFREEZE_EVERY = 4096
-"""Building freezes again each time the flow has this many more tasks."""
+"""Building freezes again each time the flow has this many more tasks (or edges)."""
 
 _lock = threading.Lock()
 _holders = 0  # builds and runs in progress, in every thread
