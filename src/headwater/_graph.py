@@ -146,8 +146,8 @@ class FrozenGraph:
         all_constants: list[Mapping[str, Any]] = []
         append_constants, get_constants = all_constants.append, constants.get
         upstream: list[tuple[tuple[int, Edge], ...]] = []
-        # Most tasks have at most one downstream task: share one empty tuple
-        # and make a list only for tasks that have one.
+        # Tasks with no downstream task share one empty tuple; a list is made
+        # only for a task that has one, and kept (not copied into a tuple).
         no_downstream: Sequence[int] = ()
         downstream: list[Sequence[int]] = [no_downstream] * len(tasks)
         counts: list[int] = []

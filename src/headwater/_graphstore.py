@@ -50,12 +50,13 @@ class GraphStore:
         self._keyed: dict[Task[Any], dict[str, Edge]] = {}
         self._slugs: dict[str, Task[Any]] = {}
         # Tasks whose inputs the next validation checks: every task added or
-        # given inputs here, except the copies calls add (bound complete).
+        # given inputs here, except those _add_fresh adds (bound like a call).
         self._unchecked: dict[Task[Any], None] = {}
         self._slug_counts: dict[str, int] = {}  # name -> last generated number
         self._journal: list[tuple[Any, ...]] | None = None  # undo records of the open call
-        # True while the insertion order is known to be topological: calls add
-        # a task after its upstream tasks; any other edge makes it unknown.
+        # True while the insertion order is known to be topological: _add_fresh
+        # adds a task after its upstream tasks; an edge added by _add_edge
+        # makes it unknown (sorted_tasks checks it again).
         self._in_order = True
         self._version = 0  # bumped on every change; keys cached views
 
