@@ -224,11 +224,7 @@ class ThreadExecutor(Executor):
         Raises:
             RuntimeError: the executor is not started (use ``with`` or ``start()``).
         """
-        pool = self._pool
-        if pool is None:
-            raise RuntimeError(
-                "ThreadExecutor is not started: use it as a context manager or call start()"
-            )
+        pool = self._running(self._pool)
         call = Call(fn, args)
         pool.submit(call)
         return call
