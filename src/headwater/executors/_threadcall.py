@@ -12,23 +12,24 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections.abc import Callable
+from concurrent.futures._base import (
+    CANCELLED,
+    CANCELLED_AND_NOTIFIED,
+    FINISHED,
+    LOGGER,
+    PENDING,
+    RUNNING,
+)
 from typing import Any, TypeVar
 
 __all__ = ["DONE_STATES", "LOGGER", "Call"]
 
 T = TypeVar("T")
 
-# The state names of concurrent.futures (its _base module): concurrent.futures.wait
-# and as_completed read ``_state``, so a Call must use the same strings.
-PENDING = "PENDING"
-RUNNING = "RUNNING"
-CANCELLED = "CANCELLED"
-CANCELLED_AND_NOTIFIED = "CANCELLED_AND_NOTIFIED"
-FINISHED = "FINISHED"
+# concurrent.futures.wait and as_completed read ``_state``: a Call uses the
+# state names of concurrent.futures itself.
 CANCELLED_STATES = (CANCELLED, CANCELLED_AND_NOTIFIED)
 DONE_STATES = frozenset({CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED})
-
-LOGGER = concurrent.futures._base.LOGGER
 
 
 class Call(concurrent.futures.Future[T]):
