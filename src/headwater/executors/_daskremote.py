@@ -64,12 +64,8 @@ class RemoteResult:
         return f"<result of {self.future.key!r}{element}, kept in the Dask cluster>"
 
 
-class Whole:
-    """A try's state that keeps no result in the cluster: the client fetches all of it.
-
-    Failures, retries, skips and results of ``None``: the client needs each
-    of them whole (a failure's exception, a retry's time) and they are small.
-    """
+class _Wrapped:
+    """A try's state, wrapped so that its type tells the client what to fetch."""
 
     __slots__ = ("state",)
 
@@ -77,10 +73,20 @@ class Whole:
         self.state = state
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Whole, (self.state,))
+        return (type(self), (self.state,))
 
 
-class Kept:
+class Whole(_Wrapped):
+    """A try's state that keeps no result in the cluster: the client fetches all of it.
+
+    Failures, retries, skips and results of ``None``: the client needs each
+    of them whole (a failure's exception, a retry's time) and they are small.
+    """
+
+    __slots__ = ()
+
+
+class Kept(_Wrapped):
     """A success keeping a result, with more to tell than a plain ``Success``.
 
     A signal's message, say: the client fetches its state without the result
@@ -88,13 +94,7 @@ class Kept:
     left as it is (see :func:`packed`).
     """
 
-    __slots__ = ("state",)
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Kept, (self.state,))
+    __slots__ = ()
 
 
 def packed(state: State) -> Any:
@@ -113,7 +113,7 @@ def packed(state: State) -> Any:
 
 def state_of(value: Any) -> State:
     """The state in what a try left in the cluster (see :func:`packed`)."""
-    if isinstance(value, (Whole, Kept)):
+    if isinstance(value, _Wrapped):
         return value.state
     state: State = value
     return state
