@@ -10,11 +10,12 @@ processes really stop a try).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -348,22 +349,33 @@ def cache_of_mapped_children(run: Run) -> None:
 # -- result stores ------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _bug_marker() -> Iterator[str]:
+    """An empty file that makes ``fail_while_file_exists`` fail while it exists.
+
+    The same path on every replay: it is an input, so failure messages show it.
+    """
+    path = os.path.join(tempfile.gettempdir(), f"headwater-conformance-bug-{os.getpid()}")
+    open(path, "w").close()  # noqa: SIM115 - an empty marker file
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
 @case
 def store_checkpoints_and_resume_reruns_only_what_failed(run: Run) -> None:
-    directory = tempfile.mkdtemp()
-    # The same path on every replay: it is an input, so failure messages show it.
-    flag = os.path.join(tempfile.gettempdir(), f"headwater-conformance-bug-{os.getpid()}")
-    open(flag, "w").close()  # noqa: SIM115 - an empty marker file
-    with Flow("etl") as flow:
-        rows = numbers(3)
-        scaled = fail_while_file_exists.map(rows, unmapped(flag))
-        summed = total(scaled)
-    store_dir = os.path.join(directory, "store")
-    first = run(flow, store=LocalStore(store_dir))
-    assert type(first) is Failed
-    assert type(first.result[scaled].map_states[1]) is Failed
-    os.remove(flag)  # the bug is fixed
-    second = run(flow, store=LocalStore(store_dir), resume="latest")
+    with tempfile.TemporaryDirectory() as store_dir, _bug_marker() as flag:
+        with Flow("etl") as flow:
+            rows = numbers(3)
+            scaled = fail_while_file_exists.map(rows, unmapped(flag))
+            summed = total(scaled)
+        first = run(flow, store=LocalStore(store_dir))
+        assert type(first) is Failed
+        assert type(first.result[scaled].map_states[1]) is Failed
+        os.remove(flag)  # the bug is fixed
+        second = run(flow, store=LocalStore(store_dir), resume="latest")
     assert type(second) is Success
     assert results(second, scaled, summed) == [[0, 10, 20], 30]
     assert provenance(second.result[rows]) == "restored"
@@ -372,13 +384,13 @@ def store_checkpoints_and_resume_reruns_only_what_failed(run: Run) -> None:
 
 @case
 def store_keeps_cached_results_across_processes(run: Run) -> None:
-    store_dir = tempfile.mkdtemp()
-    with Flow("cache-in-store") as flow:
-        c = inc.copy(cache_for=timedelta(hours=1))(1)
-        d = double(c)
-    run(flow, store=LocalStore(store_dir))
-    headwater.clear_cache()  # as if this were a new process
-    second = run(flow, store=LocalStore(store_dir))
+    with tempfile.TemporaryDirectory() as store_dir:
+        with Flow("cache-in-store") as flow:
+            c = inc.copy(cache_for=timedelta(hours=1))(1)
+            d = double(c)
+        run(flow, store=LocalStore(store_dir))
+        headwater.clear_cache()  # as if this were a new process
+        second = run(flow, store=LocalStore(store_dir))
     assert type(second.result[c]) is Cached
     assert results(second, c, d) == [2, 4]
 
